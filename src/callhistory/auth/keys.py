@@ -1,0 +1,120 @@
+"""API keys: `ch_<tenant id>_<key id>_<secret>`, stored as a SHA-256 of the secret.
+
+The tenant and key ids in the key let one primary-key lookup find the hash (no scan over
+all tenants' keys), and keep every lookup on the tenant's shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callhistory.db import new_id, now_ms
+from callhistory.schema import api_keys, tenants
+
+PREFIX = "ch"
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    tenant_id: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    time_zone: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse(api_key: str) -> tuple[KeyRef, str] | None:
+    parts = api_key.strip().split("_", 3)
+    if len(parts) != 4 or parts[0] != PREFIX or not all(parts[1:]):
+        return None
+    tenant_id, key_id, secret = parts[1], parts[2], parts[3]
+    if len(tenant_id) != 24 or len(key_id) != 24:
+        return None
+    return KeyRef(tenant_id, key_id), secret
+
+
+async def create_key(conn: AsyncConnection, tenant_id: str, name: str = "") -> tuple[str, str]:
+    """Create a key; returns (key id, the full key). The full key is never stored."""
+    key_id = new_id()
+    secret = secrets.token_urlsafe(32)
+    await conn.execute(
+        api_keys.insert().values(
+            tenant_id=tenant_id, id=key_id, name=name, key_hash=_hash(secret), created_at=now_ms()
+        )
+    )
+    return key_id, f"{PREFIX}_{tenant_id}_{key_id}_{secret}"
+
+
+async def verify_key(conn: AsyncConnection, api_key: str) -> KeyRef | None:
+    parsed = parse(api_key)
+    if parsed is None:
+        return None
+    ref, secret = parsed
+    row = (
+        await conn.execute(
+            select(api_keys.c.key_hash, api_keys.c.revoked_at).where(
+                api_keys.c.tenant_id == ref.tenant_id, api_keys.c.id == ref.key_id
+            )
+        )
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return ref if hmac.compare_digest(row.key_hash, _hash(secret)) else None
+
+
+async def key_is_active(conn: AsyncConnection, ref: KeyRef) -> bool:
+    row = (
+        await conn.execute(
+            select(api_keys.c.revoked_at).where(
+                api_keys.c.tenant_id == ref.tenant_id, api_keys.c.id == ref.key_id
+            )
+        )
+    ).first()
+    return row is not None and row.revoked_at is None
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now_ms())
+    )
+    return result.rowcount > 0
+
+
+async def find_tenant(conn: AsyncConnection, name_or_id: str) -> Tenant | None:
+    row = (
+        await conn.execute(
+            select(tenants.c.id, tenants.c.name, tenants.c.time_zone).where(
+                (tenants.c.name == name_or_id) | (tenants.c.id == name_or_id)
+            )
+        )
+    ).first()
+    return Tenant(row.id, row.name, row.time_zone) if row else None
+
+
+async def create_tenant(conn: AsyncConnection, name: str, time_zone: str) -> Tenant:
+    tenant = Tenant(new_id(), name, time_zone)
+    await conn.execute(
+        tenants.insert().values(id=tenant.id, name=name, time_zone=time_zone, created_at=now_ms())
+    )
+    return tenant
+
+
+async def tenant_time_zone(conn: AsyncConnection, tenant_id: str) -> str:
+    zone = await conn.scalar(select(tenants.c.time_zone).where(tenants.c.id == tenant_id))
+    return str(zone) if zone else "Asia/Ho_Chi_Minh"

@@ -1,0 +1,80 @@
+"""`GET /api/auth` and the credential check every endpoint depends on."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.auth import keys, tokens
+from callhistory.auth.keys import KeyRef
+from callhistory.config import get_settings
+from callhistory.envelope import ApiError, ok
+
+router = APIRouter(tags=["auth"])
+
+# auto_error=False: the envelope, not FastAPI, answers missing credentials.
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
+bearer = HTTPBearer(auto_error=False)
+
+
+def engine_of(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+async def _from_key(engine: AsyncEngine, api_key: str) -> KeyRef:
+    async with engine.connect() as conn:
+        ref = await keys.verify_key(conn, api_key)
+    if ref is None:
+        raise ApiError(401, "api_key_invalid")
+    return ref
+
+
+async def current_key(
+    request: Request,
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> KeyRef:
+    """The caller's key, from `x-api-key` or a Bearer token; its tenant scopes everything."""
+    engine = engine_of(request)
+    if api_key:
+        return await _from_key(engine, api_key)
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "api_key_is_required")
+    try:
+        ref = tokens.verify(credentials.credentials, get_settings().secret_key)
+    except tokens.TokenExpired as exc:
+        raise ApiError(401, "token_expired") from exc
+    except tokens.TokenInvalid as exc:
+        raise ApiError(401, "unauthorized") from exc
+    # Checked on every request, so revoking a key ends its tokens at once.
+    async with engine.connect() as conn:
+        if not await keys.key_is_active(conn, ref):
+            raise ApiError(401, "api_key_invalid")
+    return ref
+
+
+Caller = Annotated[KeyRef, Depends(current_key)]
+
+
+@router.get("/api/auth", summary="Exchange an API key for a Bearer access token")
+async def exchange_key(
+    request: Request,
+    api_key: Annotated[str | None, Query(alias="apiKey")] = None,
+) -> object:
+    if not api_key:
+        raise ApiError(401, "api_key_is_required")
+    ref = await _from_key(engine_of(request), api_key)
+    settings = get_settings()
+    token, expires_at = tokens.issue(ref, settings.secret_key, settings.token_ttl_seconds)
+    return ok(
+        {
+            "access_token": token,
+            "token_type": "Bearer",
+            "access_type": "normal",
+            "expires_at": expires_at,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Call records: list, detail, change, search and report."""

@@ -1,0 +1,189 @@
+"""Reading the contract's parameters: arrays in three spellings, the date window, paging."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import QueryParams
+
+from callhistory.envelope import ApiError, validation_error
+from callhistory.phones import national
+
+DIRECTIONS = ("inbound", "outbound", "local")
+DISPOSITIONS = ("answered", "cancelled")
+DAY_MS = 86_400_000
+MAX_ARRAY = 200
+MAX_KEYWORD = 100
+
+
+def query_array(params: QueryParams, name: str) -> list[str]:
+    """`a=x&a=y`, `a[]=x&a[]=y` and `a=x,y` all give ['x', 'y']."""
+    values: list[str] = []
+    for key, raw in params.multi_items():
+        if key == name or key == f"{name}[]":
+            values.extend(part.strip() for part in raw.split(","))
+    return _bounded(name, [v for v in values if v])
+
+
+def body_array(body: Mapping[str, Any], name: str) -> list[str]:
+    raw = body.get(name)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list) or not all(isinstance(v, str | int) for v in raw):
+        raise validation_error(name, "must_be_a_list_of_strings")
+    return _bounded(name, [str(v).strip() for v in raw if str(v).strip()])
+
+
+def _bounded(name: str, values: list[str]) -> list[str]:
+    if len(values) > MAX_ARRAY:
+        raise validation_error(name, "too_many_values")
+    return list(dict.fromkeys(values))
+
+
+def choices(name: str, values: Iterable[str], allowed: tuple[str, ...]) -> list[str]:
+    picked = [v.lower() for v in values]
+    if any(v not in allowed for v in picked):
+        raise validation_error(name, "invalid_choice")
+    return picked
+
+
+def parse_bool(name: str, raw: Any) -> bool | None:
+    """true / false / absent (NULL): the source's tri-state `is_auto_call`."""
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("", "null", "none"):
+        return None
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise validation_error(name, "must_be_true_or_false")
+
+
+def _epoch_ms(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ApiError(400, "date_invalid")
+    try:
+        value = int(str(raw).strip()) if not isinstance(raw, int) else raw
+    except ValueError as exc:
+        raise ApiError(400, "date_invalid") from exc
+    if value < 0 or value > 253_402_300_799_999:  # year 9999: beyond it is not a date
+        raise ApiError(400, "date_invalid")
+    return value
+
+
+def date_window(
+    raw_from: Any, raw_to: Any, max_days: int, default_days: int | None = None
+) -> tuple[int, int]:
+    """The inclusive [from, to] window in epoch ms, checked as the source's errors say.
+
+    With `default_days`, a request that gives neither end covers the last that many days.
+    """
+    if raw_from in (None, "") and raw_to in (None, "") and default_days is not None:
+        now = int(time.time() * 1000)
+        return now - default_days * DAY_MS, now
+    if raw_from in (None, ""):
+        raise ApiError(400, "from_date_is_required")
+    if raw_to in (None, ""):
+        raise ApiError(400, "to_date_is_required")
+    start, end = _epoch_ms(raw_from), _epoch_ms(raw_to)
+    if start > end:
+        raise ApiError(400, "date_invalid")
+    if end - start > max_days * DAY_MS:
+        raise ApiError(400, "date_is_too_long")
+    return start, end
+
+
+def positive_int(name: str, raw: Any, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError as exc:
+        raise validation_error(name, "must_be_a_positive_integer") from exc
+    if value < 1 or value > 1_000_000:
+        raise validation_error(name, "must_be_a_positive_integer")
+    return value
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def paging(raw_page: Any, raw_size: Any, max_size: int) -> Paging:
+    page = positive_int("page", raw_page, 1)
+    size = min(positive_int("size", raw_size, max_size), max_size)
+    return Paging(page, size)
+
+
+def page_info(paging: Paging, total: int) -> dict[str, Any]:
+    """The source's paging maths: page 1 of 943 at size 50 gives 19 pages, next 2, previous 1."""
+    total_pages = math.ceil(total / paging.size) if total else 0
+    has_next = paging.page < total_pages
+    has_previous = paging.page > 1
+    return {
+        "page_number": paging.page,
+        "page_size": paging.size,
+        "total_items": total,
+        "total_pages": total_pages,
+        "has_next": has_next,
+        "next_page": paging.page + 1 if has_next else paging.page,
+        "has_previous": has_previous,
+        "previous_page": paging.page - 1 if has_previous else 1,
+    }
+
+
+def camel_page_info(info: dict[str, Any]) -> dict[str, Any]:
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(word.title() for word in rest)
+
+    return {camel(key): value for key, value in info.items()}
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Every filter the list, search and report endpoints take, already validated."""
+
+    from_ms: int
+    to_ms: int
+    directions: list[str] = field(default_factory=list)
+    dispositions: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)  # emails
+    user_uuids: list[str] = field(default_factory=list)  # user ids, user codes or extensions
+    sip_users: list[str] = field(default_factory=list)
+    hotlines: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    tag_ids: list[str] = field(default_factory=list)
+    is_auto_call: bool | None = None
+    keyword: str | None = None
+
+
+def keyword(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if len(text) > MAX_KEYWORD:
+        raise validation_error("keyword", "too_long")
+    return text or None
+
+
+def hotline_numbers(values: list[str]) -> list[str]:
+    return [national(v) for v in values]
+
+
+def emails(values: list[str]) -> list[str]:
+    return [v.lower() for v in values]

@@ -1,0 +1,193 @@
+"""Reading calls: the filter as SQL, a page of rows, and the rows each call needs.
+
+A page costs a constant number of queries whatever its size: the count, the page, then
+the agents and the tags of all the page's calls at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callhistory.calls.params import CallFilter, Paging
+from callhistory.phones import keyword_number, looks_like_number
+from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
+from callhistory.text import fold
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column: ColumnElement[str], needle: str) -> ColumnElement[bool]:
+    return column.like(f"%{_escape_like(needle)}%", escape="\\")
+
+
+def keyword_tokens(keyword: str) -> list[str]:
+    """What each word of a keyword must match in `search_text`.
+
+    A keyword that is a number as a whole ('+84 912 345') is one token of its digits, so
+    every written form finds the number; otherwise each word is folded on its own.
+    """
+    if looks_like_number(keyword):
+        return [keyword_number(keyword)]
+    return [keyword_number(w) if looks_like_number(w) else fold(w) for w in keyword.split()]
+
+
+def _keyword_condition(keyword: str) -> ColumnElement[bool]:
+    words = [_contains(calls.c.search_text, token) for token in keyword_tokens(keyword) if token]
+    # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    by_id = func.lower(calls.c.transaction_id).like(
+        f"{_escape_like(keyword.lower())}%", escape="\\"
+    )
+    return or_(and_(*words), by_id) if words else by_id
+
+
+def _agent_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(
+        call_users.c.tenant_id == calls.c.tenant_id,
+        call_users.c.transaction_id == calls.c.transaction_id,
+        or_(*conditions),
+    )
+
+
+def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [
+        calls.c.tenant_id == tenant_id,
+        calls.c.created_date >= f.from_ms,
+        calls.c.created_date <= f.to_ms,
+        calls.c.is_deleted.is_(False),
+    ]
+    if f.directions:
+        conds.append(calls.c.direction.in_(f.directions))
+    if f.dispositions:
+        conds.append(calls.c.disposition.in_(f.dispositions))
+    if f.sip_users:
+        conds.append(calls.c.sip_user.in_(f.sip_users))
+    if f.hotlines:
+        conds.append(calls.c.hotline.in_(f.hotlines))
+    if f.queues:
+        conds.append(calls.c.queue_destination.in_(f.queues))
+    if f.is_auto_call is not None:
+        conds.append(calls.c.is_auto_call.is_(f.is_auto_call))
+    if f.agents:
+        conds.append(_agent_exists(call_users.c.email.in_(f.agents)))
+    if f.user_uuids:
+        conds.append(
+            or_(
+                calls.c.sip_user.in_(f.user_uuids),
+                _agent_exists(
+                    call_users.c.user_uuid.in_(f.user_uuids),
+                    call_users.c.sip_user.in_(f.user_uuids),
+                ),
+            )
+        )
+    if f.tag_ids:
+        conds.append(
+            exists().where(
+                call_tags.c.tenant_id == calls.c.tenant_id,
+                call_tags.c.transaction_id == calls.c.transaction_id,
+                call_tags.c.tag_id.in_(f.tag_ids),
+            )
+        )
+    if f.keyword:
+        conds.append(_keyword_condition(f.keyword))
+    return conds
+
+
+@dataclass
+class CallUser:
+    position: int
+    row: Row[Any]
+    tags: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
+
+
+@dataclass
+class CallView:
+    """A call with what its answer shows: its agents and every tag, by owner."""
+
+    row: Row[Any]
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    users: list[CallUser] = field(default_factory=list)
+
+
+async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
+    total = await conn.scalar(select(func.count()).select_from(calls).where(*where(tenant_id, f)))
+    return int(total or 0)
+
+
+async def page(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, paging: Paging
+) -> list[CallView]:
+    rows = (
+        await conn.execute(
+            select(calls)
+            .where(*where(tenant_id, f))
+            .order_by(calls.c.created_date.desc(), calls.c.transaction_id.desc())
+            .limit(paging.size)
+            .offset(paging.offset)
+        )
+    ).all()
+    return await _with_parts(conn, tenant_id, rows)
+
+
+async def one(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> CallView | None:
+    row = (
+        await conn.execute(
+            select(calls).where(
+                calls.c.tenant_id == tenant_id,
+                calls.c.transaction_id == transaction_id,
+                calls.c.is_deleted.is_(False),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return (await _with_parts(conn, tenant_id, [row]))[0]
+
+
+async def _with_parts(
+    conn: AsyncConnection, tenant_id: str, rows: Sequence[Row[Any]]
+) -> list[CallView]:
+    views = {row.transaction_id: CallView(row) for row in rows}
+    if not views:
+        return []
+    ids = list(views)
+    user_rows = (
+        await conn.execute(
+            select(call_users)
+            .where(call_users.c.tenant_id == tenant_id, call_users.c.transaction_id.in_(ids))
+            .order_by(call_users.c.transaction_id, call_users.c.position)
+        )
+    ).all()
+    users: dict[tuple[str, int], CallUser] = {}
+    for user_row in user_rows:
+        user = CallUser(user_row.position, user_row)
+        users[(user_row.transaction_id, user_row.position)] = user
+        views[user_row.transaction_id].users.append(user)
+    tag_rows = (
+        await conn.execute(
+            select(call_tags.c.transaction_id, call_tags.c.user_position, tags.c.id, tags.c.name)
+            .join(
+                tags,
+                and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id),
+            )
+            .where(call_tags.c.tenant_id == tenant_id, call_tags.c.transaction_id.in_(ids))
+            .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
+        )
+    ).all()
+    by_owner: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
+    for tag_row in tag_rows:
+        by_owner[(tag_row.transaction_id, tag_row.user_position)].append((tag_row.id, tag_row.name))
+    for (transaction_id, owner), owned in by_owner.items():
+        if owner == CALL_OWNER:
+            views[transaction_id].tags = owned
+        elif (transaction_id, owner) in users:
+            users[(transaction_id, owner)].tags = owned
+    return [views[row.transaction_id] for row in rows]

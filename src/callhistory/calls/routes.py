@@ -1,0 +1,179 @@
+"""The contract's call endpoints: list, detail, change and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callhistory.auth.routes import Caller, engine_of
+from callhistory.calls import openapi, params, queries, shapes, store
+from callhistory.calls.params import CallFilter
+from callhistory.config import get_settings
+from callhistory.db import writing
+from callhistory.envelope import ApiError, json_object, ok, validation_error
+from callhistory.schema import CALL_OWNER, call_users
+
+router = APIRouter(tags=["calls"])
+
+
+def _list_filter(request: Request) -> CallFilter:
+    q = request.query_params
+    settings = get_settings()
+    start, end = params.date_window(q.get("from_date"), q.get("to_date"), settings.max_window_days)
+    return CallFilter(
+        from_ms=start,
+        to_ms=end,
+        directions=params.choices(
+            "direction", params.query_array(q, "direction"), params.DIRECTIONS
+        ),
+        dispositions=params.choices(
+            "disposition", params.query_array(q, "disposition"), params.DISPOSITIONS
+        ),
+        agents=params.emails(params.query_array(q, "agents")),
+        user_uuids=params.query_array(q, "user_uuids"),
+        sip_users=params.query_array(q, "sip_user"),
+        hotlines=params.hotline_numbers(params.query_array(q, "sip_numbers")),
+        queues=params.query_array(q, "queue_destination"),
+        is_auto_call=params.parse_bool("is_auto_call", q.get("is_auto_call")),
+        keyword=params.keyword(q.get("keyword")),
+    )
+
+
+@router.get(
+    "/api/call_transaction/list",
+    summary="Filtered, paginated list of calls",
+    openapi_extra={"parameters": openapi.LIST_PARAMETERS},
+    responses=openapi.ERRORS,
+)
+async def list_calls(request: Request, caller: Caller) -> Any:
+    call_filter = _list_filter(request)
+    paging = params.paging(
+        request.query_params.get("page"),
+        request.query_params.get("size"),
+        get_settings().max_page_size,
+    )
+    async with engine_of(request).connect() as conn:
+        total = await queries.count(conn, caller.tenant_id, call_filter)
+        views = await queries.page(conn, caller.tenant_id, call_filter, paging) if total else []
+    return ok({"items": [shapes.list_item(v) for v in views], **params.page_info(paging, total)})
+
+
+@router.get(
+    "/api/call_transaction/detail/{transaction_id}",
+    summary="One call, in full",
+    responses={**openapi.ERRORS, **openapi.NOT_FOUND},
+)
+async def call_detail(transaction_id: str, request: Request, caller: Caller) -> Any:
+    async with engine_of(request).connect() as conn:
+        view = await queries.one(conn, caller.tenant_id, transaction_id)
+    if view is None:
+        raise ApiError(404, "transaction_not_found")
+    return ok(shapes.detail(view))
+
+
+async def _user_position(
+    conn: AsyncConnection, tenant_id: str, transaction_id: str, user_uuid: Any
+) -> int:
+    """The position on the call of the agent a `change` body names by id, extension or email."""
+    if not isinstance(user_uuid, str) or not user_uuid.strip():
+        raise validation_error("user_uuid", "must_be_a_string")
+    wanted = user_uuid.strip()
+    position = await conn.scalar(
+        select(call_users.c.position).where(
+            call_users.c.tenant_id == tenant_id,
+            call_users.c.transaction_id == transaction_id,
+            or_(
+                call_users.c.user_uuid == wanted,
+                call_users.c.sip_user == wanted,
+                call_users.c.email == wanted.lower(),
+            ),
+        )
+    )
+    if position is None:
+        raise validation_error("user_uuid", "user_not_on_call")
+    return int(position)
+
+
+@router.post(
+    "/api/call_transaction/change/{transaction_id}",
+    summary="Set a call's tags and note",
+    openapi_extra={"requestBody": openapi.CHANGE_BODY},
+    responses={**openapi.ERRORS, **openapi.NOT_FOUND},
+)
+async def change_call(transaction_id: str, request: Request, caller: Caller) -> Any:
+    body = await json_object(request)
+    if "tag" not in body and "note" not in body:
+        raise validation_error("body", "tag_or_note_required")
+    tag_names = None if body.get("tag") is None else store.clean_tag_names(body["tag"])
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        raise validation_error("note", "must_be_a_string")
+    if note is not None and len(note) > store.MAX_NOTE_LENGTH:
+        raise validation_error("note", "too_long")
+    async with writing(engine_of(request)) as conn:
+        if await queries.one(conn, caller.tenant_id, transaction_id) is None:
+            raise ApiError(404, "transaction_not_found")
+        position = CALL_OWNER
+        if body.get("user_uuid") is not None:
+            position = await _user_position(
+                conn, caller.tenant_id, transaction_id, body["user_uuid"]
+            )
+        view = await store.change(
+            conn,
+            caller.tenant_id,
+            transaction_id,
+            note=note or None,
+            note_given="note" in body,
+            tag_names=tag_names,
+            user_position=position,
+        )
+    if view is None:
+        raise ApiError(404, "transaction_not_found")
+    return ok(shapes.detail(view))
+
+
+def _search_filter(body: dict[str, Any]) -> CallFilter:
+    settings = get_settings()
+    start, end = params.date_window(
+        body.get("from_date"), body.get("to_date"), settings.max_window_days
+    )
+    user_uuids = params.body_array(body, "user_uuids")
+    if not user_uuids:
+        raise ApiError(400, "user_uuids_is_required")
+    return CallFilter(
+        from_ms=start,
+        to_ms=end,
+        user_uuids=user_uuids,
+        directions=params.choices(
+            "direction", params.body_array(body, "direction"), params.DIRECTIONS
+        ),
+        dispositions=params.choices(
+            "disposition", params.body_array(body, "disposition"), params.DISPOSITIONS
+        ),
+        tag_ids=params.body_array(body, "tags"),
+        hotlines=params.hotline_numbers(params.body_array(body, "numbers")),
+    )
+
+
+@router.post(
+    "/api/call_transaction/search",
+    summary="Filtered list of calls, full item shape",
+    openapi_extra={"parameters": openapi.PAGING, "requestBody": openapi.SEARCH_BODY},
+    responses=openapi.ERRORS,
+)
+async def search_calls(request: Request, caller: Caller) -> Any:
+    body = await json_object(request)
+    call_filter = _search_filter(body)
+    paging = params.paging(
+        request.query_params.get("page"),
+        request.query_params.get("size"),
+        get_settings().max_page_size,
+    )
+    async with engine_of(request).connect() as conn:
+        total = await queries.count(conn, caller.tenant_id, call_filter)
+        views = await queries.page(conn, caller.tenant_id, call_filter, paging) if total else []
+    info = params.camel_page_info(params.page_info(paging, total))
+    return ok({"items": [shapes.search_item(v, caller.tenant_id) for v in views], **info})

@@ -1,0 +1,170 @@
+"""The `callhistory` command: serve, migrate, demo data, tenants and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.auth import keys
+from callhistory.config import get_settings
+from callhistory.db import create_engine, migrate
+from callhistory.directory.cli import directory_app
+
+app = typer.Typer(help="callhistory: call history for cloud call centers.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(key_app, name="key")
+app.add_typer(directory_app, name="directory")
+
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bool = True) -> T:
+    """Run `work` on the configured database (migrated first), then close it."""
+
+    async def main() -> T:
+        engine = create_engine(get_settings().database_url)
+        try:
+            if migrated:
+                await migrate(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    run_with_engine(lambda _: asyncio.sleep(0))
+    err.print("schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Migrate the database, then serve the API."""
+    import uvicorn
+
+    run_with_engine(lambda _: asyncio.sleep(0))
+    uvicorn.run(
+        "callhistory.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level,
+        access_log=False,
+    )
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str,
+    time_zone: Annotated[
+        str | None, typer.Option("--time-zone", help="IANA zone; default from settings.")
+    ] = None,
+) -> None:
+    """Create a tenant; prints its id."""
+    zone = time_zone or get_settings().default_time_zone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise fail(f"unknown time zone {zone!r}") from exc
+
+    async def work(engine: AsyncEngine) -> str:
+        async with engine.begin() as conn:
+            if await keys.find_tenant(conn, name):
+                raise fail(f"tenant {name!r} already exists")
+            return (await keys.create_tenant(conn, name, zone)).id
+
+    typer.echo(run_with_engine(work))
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+) -> None:
+    """Create an API key for a tenant. The key is printed once and never stored."""
+
+    async def work(engine: AsyncEngine) -> tuple[str, str]:
+        async with engine.begin() as conn:
+            found = await keys.find_tenant(conn, tenant)
+            if found is None:
+                raise fail(f"no tenant {tenant!r}")
+            return await keys.create_key(conn, found.id, name)
+
+    key_id, api_key = run_with_engine(work)
+    err.print(f"key id {key_id} (use it to revoke); the key, shown once:")
+    typer.echo(api_key)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: str) -> None:
+    """Revoke a key by its id: it and every token issued for it stop working at once."""
+
+    async def work(engine: AsyncEngine) -> bool:
+        async with engine.begin() as conn:
+            return await keys.revoke_key(conn, key_id)
+
+    if not run_with_engine(work):
+        raise fail(f"no active key {key_id!r}")
+    err.print(f"key {key_id} revoked")
+
+
+@app.command()
+def demo(
+    calls: Annotated[
+        int, typer.Option("--calls", min=0, help="How many calls to generate.")
+    ] = 20_000,
+    tenant: Annotated[str, typer.Option("--tenant", help="The demo tenant's name.")] = "demo",
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the API will be, for the printed curl line.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Create (or refresh) a tenant with realistic agents, customers and calls."""
+    from callhistory.demo import generate
+
+    progress = not as_json and sys.stderr.isatty()
+    result = run_with_engine(lambda engine: generate(engine, tenant, calls, seed, progress))
+    if as_json:
+        typer.echo(json.dumps({"tenant": result.tenant_name, "api_key": result.api_key}))
+        return
+    err.print(
+        f"tenant [bold]{result.tenant_name}[/bold]: {result.agents} agents, "
+        f"{result.customers} customers, {result.calls} calls in {result.seconds:.1f}s"
+    )
+    now = int(time.time() * 1000)
+    err.print(f"API key (shown once): [bold]{result.api_key}[/bold]", soft_wrap=True)
+    err.print("Try it:", highlight=False)
+    err.print(
+        f"  curl -s -H 'x-api-key: {result.api_key}' "
+        f"'{base_url}/api/call_transaction/list?from_date={now - 7 * 86_400_000}"
+        f"&to_date={now}&size=2'",
+        highlight=False,
+        soft_wrap=True,
+    )
+    typer.echo(result.api_key)

@@ -1,0 +1,65 @@
+"""Settings, read once from CALLHISTORY_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_SECRET = "dev-only-insecure-secret-change-me-in-production"  # noqa: S105 - the documented development default
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'callhistory.db'}"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CALLHISTORY_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"CALLHISTORY_{name}")
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"CALLHISTORY_{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = DEFAULT_SECRET
+    token_ttl_seconds: int = 24 * 3600
+    max_window_days: int = 30
+    max_page_size: int = 50
+    instance_id: str = "local"
+    instance_name: str = field(default_factory=socket.gethostname)
+    default_time_zone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "info"
+    recording_url_template: str = ""
+    max_cdr_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=_env("DATABASE_URL", "") or _default_database_url(),
+            secret_key=_env("SECRET_KEY", DEFAULT_SECRET),
+            token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 24 * 3600),
+            max_window_days=_env_int("MAX_WINDOW_DAYS", 30),
+            max_page_size=_env_int("MAX_PAGE_SIZE", 50),
+            instance_id=_env("INSTANCE_ID", "local"),
+            instance_name=_env("INSTANCE_NAME", "") or socket.gethostname(),
+            default_time_zone=_env("DEFAULT_TIME_ZONE", "Asia/Ho_Chi_Minh"),
+            log_level=_env("LOG_LEVEL", "info"),
+            recording_url_template=_env("RECORDING_URL_TEMPLATE", ""),
+            max_cdr_bytes=_env_int("MAX_CDR_BYTES", 1024 * 1024),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,155 @@
+"""Bulk upserts of the directories, and the platform's read endpoints over them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callhistory.auth.routes import Caller, engine_of
+from callhistory.calls import openapi, params
+from callhistory.calls.params import Paging
+from callhistory.config import get_settings
+from callhistory.db import writing
+from callhistory.directory import lists, store
+from callhistory.directory.items import KINDS, Kind
+from callhistory.envelope import EnvelopeResponse, json_object, ok, validation_error
+
+router = APIRouter(tags=["directory"])
+
+MAX_ITEMS = 1000  # per request: one transaction stays short and the body stays small
+
+_ITEMS_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["items"],
+                "properties": {"items": {"type": "array", "maxItems": MAX_ITEMS}},
+            }
+        }
+    },
+    "required": True,
+}
+
+
+_ERRORS = openapi.ERRORS
+_PAGED = {"parameters": openapi.PAGING}
+_SEARCHED = {
+    "parameters": [
+        *openapi.PAGING,
+        {
+            "name": "keyword",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "maxLength": params.MAX_KEYWORD},
+            "description": "Case- and diacritics-insensitive; see docs/directory.md.",
+        },
+    ]
+}
+
+
+def _items(body: dict[str, Any]) -> list[Any]:
+    raw = body.get("items")
+    if raw is None:
+        raise validation_error("items", "required")
+    if not isinstance(raw, list):
+        raise validation_error("items", "must_be_a_list")
+    if len(raw) > MAX_ITEMS:
+        raise validation_error("items", "too_many_items")
+    return raw
+
+
+async def _bulk(request: Request, tenant_id: str, kind: Kind) -> EnvelopeResponse:
+    batch = _items(await json_object(request))
+    async with writing(engine_of(request)) as conn:
+        report = await store.bulk_upsert(conn, tenant_id, kind, batch)
+    return ok(report.payload())
+
+
+def _bulk_route(kind: Kind) -> None:
+    async def bulk(request: Request, caller: Caller) -> Any:
+        return await _bulk(request, caller.tenant_id, kind)
+
+    router.add_api_route(
+        f"/api/{kind}/bulk",
+        bulk,
+        methods=["POST"],
+        name=f"bulk_{kind}",
+        summary=f"Create or update {kind}, each item on its own",
+        openapi_extra={"requestBody": _ITEMS_BODY},
+        responses=_ERRORS,
+    )
+
+
+for _kind in KINDS:
+    _bulk_route(_kind)
+
+
+Lister = Callable[[AsyncConnection, Paging], Awaitable[lists.Page]]
+
+
+async def _listed(request: Request, page_of: Lister) -> EnvelopeResponse:
+    q = request.query_params
+    paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
+    async with engine_of(request).connect() as conn:
+        total, page = await page_of(conn, paging)
+    return ok({"items": page, **params.page_info(paging, total)})
+
+
+def _keyword(request: Request) -> str | None:
+    return params.keyword(request.query_params.get("keyword"))
+
+
+@router.get(
+    "/api/agent/list",
+    summary="The tenant's agents",
+    openapi_extra=_SEARCHED,
+    responses=_ERRORS,
+)
+async def agent_list(request: Request, caller: Caller) -> Any:
+    word = _keyword(request)
+    return await _listed(request, lambda c, p: lists.agent_page(c, caller.tenant_id, word, p))
+
+
+@router.get(
+    "/api/call_center/internal_phone/list",
+    summary="The tenant's extensions",
+    openapi_extra=_PAGED,
+    responses=_ERRORS,
+)
+async def extension_list(request: Request, caller: Caller) -> Any:
+    return await _listed(request, lambda c, p: lists.extension_page(c, caller.tenant_id, p))
+
+
+@router.get(
+    "/api/call_center/hotline/list",
+    summary="The tenant's hotlines",
+    openapi_extra=_PAGED,
+    responses=_ERRORS,
+)
+async def hotline_list(request: Request, caller: Caller) -> Any:
+    return await _listed(request, lambda c, p: lists.hotline_page(c, caller.tenant_id, p))
+
+
+@router.get(
+    "/api/call_center/internal_group/list",
+    summary="The tenant's queues",
+    openapi_extra=_PAGED,
+    responses=_ERRORS,
+)
+async def queue_list(request: Request, caller: Caller) -> Any:
+    return await _listed(request, lambda c, p: lists.queue_page(c, caller.tenant_id, p))
+
+
+@router.get(
+    "/api/customers/list",
+    summary="The tenant's customers",
+    openapi_extra=_SEARCHED,
+    responses=_ERRORS,
+)
+async def customer_list(request: Request, caller: Caller) -> Any:
+    word = _keyword(request)
+    return await _listed(request, lambda c, p: lists.customer_page(c, caller.tenant_id, word, p))

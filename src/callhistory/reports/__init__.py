@@ -1,0 +1,1 @@
+"""Reports over calls: the contract's totals."""

@@ -1,0 +1,312 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+`tenant_id` leads every primary key and index, so the tables can be distributed by
+tenant (Citus) and every query a tenant makes stays on one shard. Times are epoch
+milliseconds (BigInteger) unless a column name says seconds, as in the contract.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(24)  # 24-hex ids, like the source platform's object ids
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("time_zone", String(64), nullable=False, server_default="Asia/Ho_Chi_Minh"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("key_hash", String(64), nullable=False),  # sha256 hex of the secret part
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("email", String(254)),
+    Column("full_name", String(200), nullable=False),
+    Column("full_name_unsigned", String(200), nullable=False),
+    Column("sip_user", String(32)),
+    Column("user_uuid", String(100)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index(None, "tenant_id", "email"),
+    Index(None, "tenant_id", "sip_user"),
+    Index(None, "tenant_id", "user_uuid"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("full_name_unsigned", String(200), nullable=False),
+    Column("phone", String(32)),  # the main number, national form
+    Column("code", String(100)),  # the customer's id in the tenant's CRM
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ix_customers_code", "tenant_id", "code", unique=True),
+)
+
+customer_phones = Table(
+    "customer_phones",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("phone", String(32), nullable=False),  # national form, see phones.national
+    Column("customer_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "phone"),
+    ForeignKeyConstraint(
+        ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+    ),
+)
+
+hotlines = Table(
+    "hotlines",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("provider", String(32)),
+    PrimaryKeyConstraint("tenant_id", "number"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("number", String(32), nullable=False),  # the contract's group_number
+    Column("name", String(200), nullable=False, server_default=""),
+    PrimaryKeyConstraint("tenant_id", "number"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("name", String(100), nullable=False),  # as typed, for display
+    Column("name_folded", String(100), nullable=False),  # for comparison
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "name_folded"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("id", ID, nullable=False),  # the search item's `_id`
+    # what the filters and sorting use
+    Column("created_date", BigInteger, nullable=False),
+    Column("last_updated_date", BigInteger, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("source_number", String(64), nullable=False, server_default=""),
+    Column("destination_number", String(64), nullable=False, server_default=""),
+    Column("sip_user", String(32)),
+    Column("hotline", String(32)),  # the tenant's own number on the call (sip_numbers)
+    Column("queue_destination", String(32)),
+    Column("is_auto_call", Boolean, nullable=False, server_default=text("false")),
+    Column("search_text", Text, nullable=False, server_default=""),  # folded, see calls.search
+    # durations (seconds) and moments (epoch seconds, as in the source)
+    Column("duration", Integer, nullable=False, server_default="0"),
+    Column("bill_sec", Integer, nullable=False, server_default="0"),
+    Column("record_seconds", Integer, nullable=False, server_default="0"),
+    Column("answer_sec", Integer, nullable=False, server_default="0"),
+    Column("wait_sec", Integer, nullable=False, server_default="0"),
+    Column("hold_call_sec", Integer, nullable=False, server_default="0"),
+    Column("playback_seconds", Integer, nullable=False, server_default="0"),
+    Column("bill_sec_forward_out", Integer, nullable=False, server_default="0"),
+    Column("time_start_call", BigInteger),
+    Column("time_start_to_answer", BigInteger),
+    Column("ms_time_start_to_answer", BigInteger),
+    Column("time_start_media", BigInteger),
+    Column("time_end_call", BigInteger),
+    # what the PBX says about the call
+    Column("hangup_cause", String(64)),
+    Column("hangup_cause_q850", SmallInteger),
+    Column("dial_status", String(32)),
+    Column("rtp_audio_in_mos", Float),
+    Column("sip_from_user", String(64)),
+    Column("domain", String(253)),
+    Column("domain_fusion", String(253)),
+    Column("pbx_type", String(32), nullable=False, server_default=""),
+    Column("ivr", String(64), nullable=False, server_default="none"),
+    Column("nation", String(8), nullable=False, server_default="vn"),
+    Column("provider", String(32)),
+    Column("call_out_price", Integer),  # VND
+    Column("recording_file", Text),
+    Column("recording_file_voicemail", Text),
+    Column("is_voicemail", Boolean, nullable=False, server_default=text("false")),
+    Column("is_have_forward_out", Boolean, nullable=False, server_default=text("false")),
+    Column("is_stop_ivr", Boolean, nullable=False, server_default=text("false")),
+    Column("is_callbot", Boolean, nullable=False, server_default=text("false")),
+    Column("is_ai", Boolean, nullable=False, server_default=text("false")),
+    Column("is_trunk", Boolean, nullable=False, server_default=text("false")),
+    Column("is_missed_call", Boolean, nullable=False, server_default=text("false")),
+    Column("is_analyzed", Boolean, nullable=False, server_default=text("false")),
+    Column("suspicious_checked", Boolean, nullable=False, server_default=text("false")),
+    Column("is_deleted", Boolean, nullable=False, server_default=text("false")),
+    # who: the customer (snapshot at ingest) and the parties, as shown
+    Column("customer_id", ID),
+    Column("customer_name", String(200)),
+    Column("customer_number", String(64)),
+    Column("create_by", JSON),
+    Column("internal_destination", JSON),
+    Column("note", Text),
+    PrimaryKeyConstraint("tenant_id", "transaction_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    # the date window is in every query; each filter gets its own leading column after it
+    Index("ix_calls_window", "tenant_id", "created_date", "transaction_id"),
+    Index("ix_calls_direction", "tenant_id", "direction", "created_date"),
+    Index("ix_calls_sip_user", "tenant_id", "sip_user", "created_date"),
+    Index("ix_calls_hotline", "tenant_id", "hotline", "created_date"),
+    Index("ix_calls_queue", "tenant_id", "queue_destination", "created_date"),
+    Index("ix_calls_id", "tenant_id", "id", unique=True),
+)
+
+# The agents on a call, each with their own note; position orders them as the PBX did.
+call_users = Table(
+    "call_users",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("position", SmallInteger, nullable=False),
+    Column("created_date", BigInteger, nullable=False),  # the call's, for windowed filters
+    Column("agent_id", ID),
+    Column("email", String(254)),
+    Column("user_uuid", String(100)),
+    Column("sip_user", String(32)),
+    Column("full_name", String(200), nullable=False, server_default=""),
+    Column("full_name_unsigned", String(200), nullable=False, server_default=""),
+    Column("note", Text),
+    Column("note_created_date", BigInteger),
+    PrimaryKeyConstraint("tenant_id", "transaction_id", "position"),
+    ForeignKeyConstraint(
+        ["tenant_id", "transaction_id"],
+        ["calls.tenant_id", "calls.transaction_id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_call_users_email", "tenant_id", "email", "created_date"),
+    Index("ix_call_users_user_uuid", "tenant_id", "user_uuid", "created_date"),
+    Index("ix_call_users_sip_user", "tenant_id", "sip_user", "created_date"),
+)
+
+CALL_OWNER = -1  # call_tags.user_position of the call's own tags
+
+# Tags on a call: the call's own (user_position -1) and each agent's (their position).
+call_tags = Table(
+    "call_tags",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("user_position", SmallInteger, nullable=False),
+    Column("tag_id", ID, nullable=False),
+    Column("position", SmallInteger, nullable=False),  # the order the tags were given in
+    Column("created_date", BigInteger, nullable=False),  # the call's, for windowed filters
+    PrimaryKeyConstraint("tenant_id", "transaction_id", "user_position", "tag_id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "transaction_id"],
+        ["calls.tenant_id", "calls.transaction_id"],
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "tag_id"], ["tags.tenant_id", "tags.id"], ondelete="CASCADE"
+    ),
+    Index("ix_call_tags_tag", "tenant_id", "tag_id", "created_date"),
+)
+
+# Each leg a PBX posted, as decoded; a call is recomputed from all its legs, so legs may
+# arrive in any order and a re-sent leg (same uuid) changes nothing.
+cdr_legs = Table(
+    "cdr_legs",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("call_id", String(64), nullable=False),
+    Column("leg_uuid", String(64), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),  # freeswitch, ...
+    Column("document", Text, nullable=False),  # the decoded JSON document
+    PrimaryKeyConstraint("tenant_id", "call_id", "leg_uuid"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+NO_TENANT = ""  # rejections whose credentials named no tenant
+
+# What ingest refused, with the reason and the body, so nothing is dropped in silence.
+ingest_rejections = Table(
+    "ingest_rejections",
+    metadata,
+    Column("tenant_id", String(24), nullable=False),
+    Column("id", ID, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),  # freeswitch, batch, import
+    Column("reason", String(64), nullable=False),  # a stable code
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("content_type", String(200), nullable=False, server_default=""),
+    Column("query", Text, nullable=False, server_default=""),
+    Column("body", Text, nullable=False, server_default=""),  # bounded, see ingest.rejections
+    Column("replayed_at", BigInteger),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index("ix_ingest_rejections_received", "tenant_id", "received_at"),
+)
+
+# The tenant's price per carrier for outbound calls (VND), billed in blocks.
+price_rates = Table(
+    "price_rates",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("carrier", String(32), nullable=False),
+    Column("price_per_minute", Integer, nullable=False),
+    Column("first_block_sec", SmallInteger, nullable=False),
+    Column("next_block_sec", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "carrier"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)

@@ -1,0 +1,86 @@
+"""Every storage test runs on SQLite and on PostgreSQL, each in a database made for the run.
+
+PostgreSQL comes from CALLHISTORY_TEST_POSTGRES_URL (default: the local server, user
+postgres). Where it cannot be reached the PostgreSQL half is skipped, except under
+CI=true, where that is a failure: CI must prove both stores.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.app import create_app
+from callhistory.db import create_engine, migrate
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CALLHISTORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _postgres_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
+    pytest.skip(f"PostgreSQL not reachable: {reason}")
+
+
+async def _admin() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        _postgres_unavailable(str(exc))
+        raise
+
+
+async def _postgres_database() -> AsyncIterator[str]:
+    name = f"callhistory_test_{secrets.token_hex(6)}"
+    admin = await _admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await _admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'callhistory.db'}"
+        return
+    async for url in _postgres_database():
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(engine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
