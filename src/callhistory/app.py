@@ -15,6 +15,7 @@ from callhistory.config import get_settings
 from callhistory.db import create_engine
 from callhistory.directory.routes import router as directory_router
 from callhistory.guards import RejectNulBytes
+from callhistory.ingest.routes import router as ingest_router
 from callhistory.reports.routes import router as reports_router
 
 
@@ -44,4 +45,5 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
     app.include_router(calls_router)
     app.include_router(reports_router)
     app.include_router(directory_router)
+    app.include_router(ingest_router)
     return app

@@ -1,0 +1,117 @@
+"""Ingest over HTTP: `POST /api/cdr/freeswitch` (mod_json_cdr) and the rejections log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.auth import keys
+from callhistory.auth.keys import KeyRef
+from callhistory.auth.routes import Caller, engine_of
+from callhistory.config import get_settings
+from callhistory.db import writing
+from callhistory.envelope import ApiError, ok
+from callhistory.ingest import rejections
+from callhistory.ingest.enrich import RecordingUrls
+from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
+from callhistory.ingest.pipeline import ingest_freeswitch_leg
+from callhistory.schema import NO_TENANT
+
+router = APIRouter(tags=["ingest"])
+basic = HTTPBasic(auto_error=False)
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused once it passes `limit` (before reading the rest)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _ingest_key(
+    engine: AsyncEngine, api_key: str | None, credentials: HTTPBasicCredentials | None
+) -> KeyRef | None:
+    """mod_json_cdr sends `cred` as HTTP Basic: any user name, the API key as password."""
+    given = api_key or (credentials.password if credentials else None)
+    if not given:
+        return None
+    async with engine.connect() as conn:
+        return await keys.verify_key(conn, given)
+
+
+@router.post("/api/cdr/freeswitch", summary="A FreeSWITCH mod_json_cdr leg")
+async def freeswitch_cdr(
+    request: Request,
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+    uuid: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:
+    engine = engine_of(request)
+    settings = get_settings()
+    content_type = request.headers.get("content-type", "")
+    query = str(request.url.query)
+    try:
+        body = await _body(request, settings.max_cdr_bytes)
+    except ApiError:
+        ref = await _ingest_key(engine, api_key, credentials)
+        await rejections.record(
+            engine,
+            ref.tenant_id if ref else NO_TENANT,
+            source="freeswitch",
+            reason="payload_too_large",
+            content_type=content_type,
+            query=query,
+        )
+        raise
+    ref = await _ingest_key(engine, api_key, credentials)
+    if ref is None:
+        reason = "api_key_invalid" if (api_key or credentials) else "api_key_is_required"
+        await rejections.record(
+            engine,
+            NO_TENANT,
+            source="freeswitch",
+            reason=reason,
+            content_type=content_type,
+            query=query,
+            body=body,
+        )
+        raise ApiError(401, reason, headers={"WWW-Authenticate": 'Basic realm="callhistory"'})
+    try:
+        document = decode_body(body, content_type)
+        leg = parse_leg(document, uuid)
+    except CdrError as exc:
+        await rejections.record(
+            engine,
+            ref.tenant_id,
+            source="freeswitch",
+            reason=exc.code,
+            detail=str(exc),
+            content_type=content_type,
+            query=query,
+            body=body,
+        )
+        raise ApiError(400, exc.code) from exc
+    recordings = RecordingUrls(settings.recording_url_template)
+    async with writing(engine) as conn:
+        outcome = await ingest_freeswitch_leg(conn, ref.tenant_id, document, leg, recordings)
+    return ok({"transaction_id": leg.call_id, "leg_uuid": leg.uuid, "status": outcome})
+
+
+@router.get("/api/cdr/rejections", summary="Recent refused ingest posts and items")
+async def list_rejections(
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    async with engine_of(request).connect() as conn:
+        found = await rejections.recent(conn, caller.tenant_id, limit)
+    return ok({"items": [r.public() for r in found]})
