@@ -25,7 +25,8 @@ BASE64_FORM = "application/x-www-form-base64-encoded"
 
 # A value that went through `encode-values` never holds these; a plain one often does
 # (`start_stamp` has a space and colons), while a plain value may hold a bare `%`.
-_PLAIN_ONLY = re.compile(r"[ :;@|=,<>\"]")
+# Commas are left as they are by the encoder, so they say nothing either way.
+_PLAIN_ONLY = re.compile(r"[ :;@|=<>\"]")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # Applications whose data is the path of the call's recording.
 _RECORDING_APPS = ("record_session", "record")
