@@ -32,6 +32,9 @@ FIXED_LINE = "fixed"
 SERVICE = "service"
 UNKNOWN = "unknown"
 
+# Every value `provider` can take from the prefix table (also the price table's keys).
+CARRIERS: frozenset[str] = frozenset([*MOBILE_PREFIXES, FIXED_LINE, SERVICE])
+
 _BY_PREFIX = {prefix: carrier for carrier, ps in MOBILE_PREFIXES.items() for prefix in ps}
 
 

@@ -10,7 +10,6 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.schema import price_rates
 from tests.factories import Tenant, add_agent, make_tenant
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "freeswitch"
@@ -23,6 +22,7 @@ AGENTS = {
     "105": "Đặng Thu Hà",
 }
 VIETTEL_RATE = (1_100, 6, 6)  # VND per minute, 6 s + 6 s blocks
+PRICE_FIELDS = ("carrier", "price_per_minute", "first_block_sec", "next_block_sec")
 
 
 def document(name: str) -> bytes:
@@ -65,19 +65,10 @@ async def call_center(engine: AsyncEngine, client: httpx.AsyncClient) -> Tenant:
         ("queues", {"number": "5001", "name": "cskh"}),
         ("customers", {"full_name": "Trần Văn Tiến", "phones": ["0912345678"]}),
         ("customers", {"full_name": "Đỗ Thị Lan", "phones": ["0987654321"]}),
+        ("prices", dict(zip(PRICE_FIELDS, ("viettel", *VIETTEL_RATE), strict=True))),
     ):
         answer = await client.post(
             f"/api/{kind}/bulk", json={"items": [item]}, headers=tenant.headers
         )
         assert answer.status_code == 200, answer.text
-    async with engine.begin() as conn:
-        await conn.execute(
-            price_rates.insert().values(
-                tenant_id=tenant.id,
-                carrier="viettel",
-                price_per_minute=VIETTEL_RATE[0],
-                first_block_sec=VIETTEL_RATE[1],
-                next_block_sec=VIETTEL_RATE[2],
-            )
-        )
     return tenant

@@ -36,6 +36,7 @@ class KindChoice(StrEnum):
     customers = "customers"
     hotlines = "hotlines"
     queues = "queues"
+    prices = "prices"
 
 
 class CsvProblem(Exception):

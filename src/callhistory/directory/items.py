@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from callhistory.carriers import CARRIERS
 from callhistory.phones import looks_like_number, national
 
-Kind = Literal["agents", "customers", "hotlines", "queues"]
-KINDS: tuple[Kind, ...] = ("agents", "customers", "hotlines", "queues")
+Kind = Literal["agents", "customers", "hotlines", "queues", "prices"]
+KINDS: tuple[Kind, ...] = ("agents", "customers", "hotlines", "queues", "prices")
 
 # The fields each kind takes (also the CSV columns), and those it cannot do without.
 FIELDS: dict[Kind, tuple[str, ...]] = {
@@ -22,12 +23,14 @@ FIELDS: dict[Kind, tuple[str, ...]] = {
     "customers": ("code", "full_name", "phones"),
     "hotlines": ("number", "name", "provider"),
     "queues": ("number", "name"),
+    "prices": ("carrier", "price_per_minute", "first_block_sec", "next_block_sec"),
 }
 REQUIRED: dict[Kind, tuple[str, ...]] = {
     "agents": ("full_name",),
     "customers": ("full_name", "phones"),
     "hotlines": ("number",),
     "queues": ("number",),
+    "prices": ("carrier", "price_per_minute", "first_block_sec", "next_block_sec"),
 }
 
 MAX_PHONES = 10
@@ -77,6 +80,16 @@ class QueueIn:
     name: str | None
 
 
+@dataclass(frozen=True)
+class PriceIn:
+    """What the tenant pays a carrier for outbound calls, billed in blocks (VND)."""
+
+    carrier: str
+    price_per_minute: int
+    first_block_sec: int
+    next_block_sec: int
+
+
 class _Checker:
     """Reads an item's fields; None means absent (or blank), which keeps stored values."""
 
@@ -120,6 +133,22 @@ class _Checker:
         if value is not None and not pattern.match(value):
             self.fail(name, code)
         return value
+
+    def whole(self, name: str, low: int, high: int) -> int | None:
+        """A required whole number in [low, high]; digits in a string (a CSV cell) too."""
+        raw = self.item.get(name)
+        if isinstance(raw, str) and raw.strip().isdigit():
+            raw = int(raw.strip())
+        if raw is None:
+            self.fail(name, "required")
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.fail(name, "must_be_a_whole_number")
+            return None
+        if not low <= raw <= high:
+            self.fail(name, "out_of_range")
+            return None
+        return raw
 
     def flag(self, name: str) -> bool | None:
         raw = self.item.get(name)
@@ -208,3 +237,17 @@ def queue(raw: Any) -> QueueIn:
     check.done()
     assert number is not None
     return QueueIn(number, name)
+
+
+def price(raw: Any) -> PriceIn:
+    check = _Checker(raw)
+    carrier = check.text("carrier", 32, required=True)
+    carrier = carrier.lower() if carrier else None
+    if carrier is not None and carrier not in CARRIERS:
+        check.fail("carrier", "unknown_carrier")
+    per_minute = check.whole("price_per_minute", 0, 1_000_000)
+    first = check.whole("first_block_sec", 1, 3600)
+    following = check.whole("next_block_sec", 1, 3600)
+    check.done()
+    assert carrier and per_minute is not None and first and following
+    return PriceIn(carrier, per_minute, first, following)

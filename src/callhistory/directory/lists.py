@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import Paging
 from callhistory.phones import digits, looks_like_number
-from callhistory.schema import agents, customer_phones, customers, hotlines, queues
+from callhistory.schema import (
+    agents,
+    customer_phones,
+    customers,
+    hotlines,
+    price_rates,
+    queues,
+)
 from callhistory.text import fold
 
 Page = tuple[int, list[dict[str, Any]]]  # total items, the page's items
@@ -86,6 +93,20 @@ async def queue_page(conn: AsyncConnection, tenant_id: str, paging: Paging) -> P
     query = select(queues).where(queues.c.tenant_id == tenant_id)
     total, rows = await _page(conn, query, _numeric_order(queues.c.number), paging)
     return total, [{"group_number": r.number, "name": r.name} for r in rows]
+
+
+async def price_page(conn: AsyncConnection, tenant_id: str, paging: Paging) -> Page:
+    query = select(price_rates).where(price_rates.c.tenant_id == tenant_id)
+    total, rows = await _page(conn, query, [price_rates.c.carrier], paging)
+    return total, [
+        {
+            "carrier": r.carrier,
+            "price_per_minute": r.price_per_minute,
+            "first_block_sec": r.first_block_sec,
+            "next_block_sec": r.next_block_sec,
+        }
+        for r in rows
+    ]
 
 
 def numeric_fragments(keyword: str) -> list[str]:

@@ -153,3 +153,13 @@ async def queue_list(request: Request, caller: Caller) -> Any:
 async def customer_list(request: Request, caller: Caller) -> Any:
     word = _keyword(request)
     return await _listed(request, lambda c, p: lists.customer_page(c, caller.tenant_id, word, p))
+
+
+@router.get(
+    "/api/prices/list",
+    summary="The tenant's outbound prices per carrier (VND a minute, billed in blocks)",
+    openapi_extra=_PAGED,
+    responses=_ERRORS,
+)
+async def price_list(request: Request, caller: Caller) -> Any:
+    return await _listed(request, lambda c, p: lists.price_page(c, caller.tenant_id, p))

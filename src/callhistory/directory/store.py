@@ -22,10 +22,11 @@ from callhistory.directory.items import (
     HotlineIn,
     InvalidItem,
     Kind,
+    PriceIn,
     QueueIn,
 )
 from callhistory.phones import national
-from callhistory.schema import agents, customer_phones, customers, hotlines, queues
+from callhistory.schema import agents, customer_phones, customers, hotlines, price_rates, queues
 from callhistory.text import unsigned
 
 Status = Literal["stored", "updated", "unchanged", "rejected"]
@@ -434,41 +435,44 @@ async def _repoint_main_phones(
     )
 
 
-# ---- hotlines and queues: keyed by their number ----------------------------------------
+# ---- hotlines, queues (keyed by their number) and prices (by carrier) -----------------
 
 
-async def _upsert_numbered(
-    conn: AsyncConnection, tenant_id: str, table: Table, number: str, given: dict[str, Any]
+async def _upsert_keyed(
+    conn: AsyncConnection, tenant_id: str, table: Table, key: tuple[str, str], given: dict[str, Any]
 ) -> tuple[Status, str]:
-    """Insert or update a (tenant_id, number) row; absent (None) fields keep their value."""
+    """Insert or update a (tenant_id, key) row; absent (None) fields keep their value."""
+    column, value = key
     values = {k: v for k, v in given.items() if v is not None}
-    old = (
-        await conn.execute(
-            select(table).where(table.c.tenant_id == tenant_id, table.c.number == number)
-        )
-    ).first()
+    where = and_(table.c.tenant_id == tenant_id, table.c[column] == value)
+    old = (await conn.execute(select(table).where(where))).first()
     if old is None:
-        await conn.execute(table.insert().values(tenant_id=tenant_id, number=number, **values))
-        return "stored", number
+        await conn.execute(table.insert().values(tenant_id=tenant_id, **{column: value}, **values))
+        return "stored", value
     if all(getattr(old, k) == v for k, v in values.items()):
-        return "unchanged", number
-    await conn.execute(
-        table.update()
-        .where(table.c.tenant_id == tenant_id, table.c.number == number)
-        .values(**values)
-    )
-    return "updated", number
+        return "unchanged", value
+    await conn.execute(table.update().where(where).values(**values))
+    return "updated", value
 
 
 async def _upsert_hotline(
     conn: AsyncConnection, tenant_id: str, new: HotlineIn
 ) -> tuple[Status, str]:
     given = {"name": new.name, "provider": new.provider}
-    return await _upsert_numbered(conn, tenant_id, hotlines, new.number, given)
+    return await _upsert_keyed(conn, tenant_id, hotlines, ("number", new.number), given)
 
 
 async def _upsert_queue(conn: AsyncConnection, tenant_id: str, new: QueueIn) -> tuple[Status, str]:
-    return await _upsert_numbered(conn, tenant_id, queues, new.number, {"name": new.name})
+    return await _upsert_keyed(conn, tenant_id, queues, ("number", new.number), {"name": new.name})
+
+
+async def _upsert_price(conn: AsyncConnection, tenant_id: str, new: PriceIn) -> tuple[Status, str]:
+    given = {
+        "price_per_minute": new.price_per_minute,
+        "first_block_sec": new.first_block_sec,
+        "next_block_sec": new.next_block_sec,
+    }
+    return await _upsert_keyed(conn, tenant_id, price_rates, ("carrier", new.carrier), given)
 
 
 _SPECS: dict[Kind, _Spec[Any]] = {
@@ -476,4 +480,5 @@ _SPECS: dict[Kind, _Spec[Any]] = {
     "customers": _Spec[CustomerIn](items.customer, _upsert_customer),
     "hotlines": _Spec[HotlineIn](items.hotline, _upsert_hotline),
     "queues": _Spec[QueueIn](items.queue, _upsert_queue),
+    "prices": _Spec[PriceIn](items.price, _upsert_price),
 }
