@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.schema import calls, cdr_legs
+from tests.conftest import SHARED
 from tests.factories import Tenant, make_tenant
 from tests.ingest.freeswitch_posts import ENCODINGS, call_center, document, post_leg
 
@@ -239,3 +240,35 @@ async def test_tenants_keep_their_own_copy(engine: AsyncEngine, client: httpx.As
     # The second tenant has no agents or prices: its copy is not enriched from the first's.
     assert (await stored(engine, second, OUTBOUND_CALL))["call_out_price"] is None
     assert (await stored(engine, first, OUTBOUND_CALL))["call_out_price"] == 2_310
+
+
+REAL = SHARED / "fixtures" / "freeswitch"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/fixtures/freeswitch is absent")
+async def test_real_documents_over_http(engine: AsyncEngine, client: httpx.AsyncClient) -> None:
+    """The seven real posts, B-leg before its A-leg, each in its own encoding."""
+    tenant = await make_tenant(engine, "real")
+    paths = sorted(REAL.glob("*.json"), reverse=True)
+    for path, encoding in zip(paths, itertools.cycle(ENCODINGS), strict=False):
+        answer = await post_leg(client, tenant.api_key, path.read_bytes(), encoding)
+        assert answer.status_code == 200, (path.name, answer.text)
+    assert await call_count(engine, tenant) == 6  # 05 and 06 are the two legs of one call
+    expected = {
+        "c8ccef5e": ("local", "answered", 21),  # 01: 1001 -> 1002
+        "01df56f4": ("outbound", "answered", 4),  # 02: dan -> +4986517174963
+        "e3133bf7": ("local", "answered", 66),  # 03
+        "5a3a1d91": ("local", "answered", 21),  # 04, 15 s on hold
+        "51156b0b": ("local", "cancelled", 0),  # 05 + 06
+        "16c22a18": ("outbound", "answered", 7),  # 07: originate
+    }
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(calls).where(calls.c.tenant_id == tenant.id))).all()
+    found = {r.transaction_id[:8]: (r.direction, r.disposition, r.bill_sec) for r in rows}
+    assert found == expected
+    held = next(r for r in rows if r.transaction_id.startswith("5a3a1d91"))
+    assert held.hold_call_sec == 15
+    cancelled = next(r for r in rows if r.transaction_id.startswith("51156b0b"))
+    assert (cancelled.hangup_cause, cancelled.hangup_cause_q850) == ("ORIGINATOR_CANCEL", 16)
+    dialer = next(r for r in rows if r.transaction_id.startswith("16c22a18"))
+    assert dialer.is_auto_call and dialer.playback_seconds == 6
