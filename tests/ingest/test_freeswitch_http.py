@@ -3,6 +3,7 @@ re-sent legs, bad posts refused with a clear 4xx and kept in the rejections log.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -272,3 +273,20 @@ async def test_real_documents_over_http(engine: AsyncEngine, client: httpx.Async
     assert (cancelled.hangup_cause, cancelled.hangup_cause_q850) == ("ORIGINATOR_CANCEL", 16)
     dialer = next(r for r in rows if r.transaction_id.startswith("16c22a18"))
     assert dialer.is_auto_call and dialer.playback_seconds == 6
+
+
+async def test_legs_posted_at_once_merge_into_one_call(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """mod_json_cdr posts the A- and B-legs from separate threads, often together, and
+    retries: each merge must see the legs committed before it."""
+    tenant = await call_center(engine, client)
+    names = ["transferred-aleg", "transferred-bleg-102", "transferred-bleg-105"] * 3
+    answers = await asyncio.gather(
+        *(post_leg(client, tenant.api_key, document(name), "urlencoded") for name in names)
+    )
+    assert [a.status_code for a in answers] == [200] * len(names)
+    row = await stored(engine, tenant, TRANSFERRED_CALL)
+    assert (row["bill_sec"], row["sip_user"], row["destination_number"]) == (180, "102", "19001234")
+    users = [u["full_name"] for u in (await detail(client, tenant, TRANSFERRED_CALL))["user"]]
+    assert users == ["Trần Thị Bích", "Đặng Thu Hà"]
