@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.app import create_app
 from callhistory.db import create_engine, migrate
+from callhistory.ratelimit import Limits, RateLimiter
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CALLHISTORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -80,7 +81,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(engine)
+    # Unlimited: suites make thousands of requests with one key; tests/test_ratelimit.py
+    # builds its own limited apps.
+    app = create_app(engine, rate_limiter=RateLimiter(Limits(api=None, ingest=None)))
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

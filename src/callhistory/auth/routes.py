@@ -12,6 +12,7 @@ from callhistory.auth import keys, tokens
 from callhistory.auth.keys import KeyRef
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok
+from callhistory.ratelimit import API, INGEST, RateLimiter
 
 router = APIRouter(tags=["auth"])
 
@@ -33,12 +34,29 @@ async def _from_key(engine: AsyncEngine, api_key: str) -> KeyRef:
     return ref
 
 
+async def limit(request: Request, ref: KeyRef) -> None:
+    """Count the request against its key's limit: ingest (`/api/cdr…`) has its own."""
+    group = INGEST if request.url.path.startswith("/api/cdr") else API
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(group, ref.key_id)
+
+
 async def current_key(
     request: Request,
     api_key: Annotated[str | None, Depends(api_key_header)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> KeyRef:
     """The caller's key, from `x-api-key` or a Bearer token; its tenant scopes everything."""
+    ref = await _authenticate(request, api_key, credentials)
+    await limit(request, ref)
+    return ref
+
+
+async def _authenticate(
+    request: Request,
+    api_key: str | None,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> KeyRef:
     engine = engine_of(request)
     if api_key:
         return await _from_key(engine, api_key)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
 from callhistory.auth.keys import KeyRef
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import Caller, engine_of, limit
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
@@ -85,6 +85,7 @@ async def freeswitch_cdr(
             body=body,
         )
         raise ApiError(401, reason, headers={"WWW-Authenticate": 'Basic realm="callhistory"'})
+    await limit(request, ref)
     try:
         document = decode_body(body, content_type)
         leg = parse_leg(document, uuid)
