@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.db import new_id, now_ms
+from callhistory.ops import REJECTED
 from callhistory.schema import ingest_rejections
 
 MAX_BODY_CHARS = 256 * 1024  # a FreeSWITCH leg is ~20 KB; keep far more than that
@@ -63,6 +64,7 @@ async def record(
 ) -> str:
     """Keep a refusal in its own transaction (the refused work was rolled back)."""
     rejection_id = new_id()
+    REJECTED.labels(reason).inc()
     async with engine.begin() as conn:
         await conn.execute(
             ingest_rejections.insert().values(

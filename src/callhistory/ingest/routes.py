@@ -14,6 +14,7 @@ from callhistory.auth.routes import Caller, engine_of, limit
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
+from callhistory.ops import INGESTED
 from callhistory.ingest import rejections
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
@@ -104,6 +105,7 @@ async def freeswitch_cdr(
     recordings = RecordingUrls(settings.recording_url_template)
     async with writing(engine) as conn:
         outcome = await ingest_freeswitch_leg(conn, ref.tenant_id, document, leg, recordings)
+    INGESTED.labels(outcome).inc()
     return ok({"transaction_id": leg.call_id, "leg_uuid": leg.uuid, "status": outcome})
 
 
