@@ -42,6 +42,7 @@ class Settings:
     log_level: str = "info"
     recording_url_template: str = ""
     max_cdr_bytes: int = 1024 * 1024
+    max_body_bytes: int = 16 * 1024 * 1024
     redis_url: str = ""
     rate_limit_api: str = "3000/30 minutes"
     rate_limit_ingest: str = "3000000/30 minutes"
@@ -60,6 +61,7 @@ class Settings:
             log_level=_env("LOG_LEVEL", "info"),
             recording_url_template=_env("RECORDING_URL_TEMPLATE", ""),
             max_cdr_bytes=_env_int("MAX_CDR_BYTES", 1024 * 1024),
+            max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024 * 1024),
             redis_url=_env("REDIS_URL", ""),
             rate_limit_api=_env("RATE_LIMIT_API", "3000/30 minutes"),
             rate_limit_ingest=_env("RATE_LIMIT_INGEST", "3000000/30 minutes"),

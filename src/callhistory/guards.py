@@ -1,10 +1,10 @@
-"""Refusals made before any work: bytes no database column can hold."""
+"""Refusals made before any work: bytes no database column can hold, bodies too big."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callhistory.envelope import fail
 
@@ -29,3 +29,44 @@ class RejectNulBytes:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class LimitBodySize:
+    """Bodies over `limit` bytes are a 413 `payload_too_large`, before a route reads them.
+
+    A declared Content-Length is refused at once; a chunked body is counted as it
+    streams and cut off when it passes the limit. Ingest has its own, smaller limit
+    for FreeSWITCH posts (CALLHISTORY_MAX_CDR_BYTES) on top of this one.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await fail(413, "payload_too_large")(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await fail(413, "payload_too_large")(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    """Raised inside the app's receive once a streamed body passes the limit."""
