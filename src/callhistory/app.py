@@ -12,20 +12,31 @@ from callhistory import __version__, envelope
 from callhistory.auth.routes import router as auth_router
 from callhistory.calls.routes import router as calls_router
 from callhistory.config import get_settings
+from callhistory.dashboard.routes import router as dashboard_router
+from callhistory.dashboard.routes import static_files as dashboard_static
 from callhistory.db import create_engine
 from callhistory.directory.routes import router as directory_router
-from callhistory.guards import RejectNulBytes
+from callhistory.evaluations.routes import router as evaluations_router
+from callhistory.guards import LimitBodySize, RejectNulBytes
+from callhistory.ingest.batch import router as batch_router
 from callhistory.ingest.routes import router as ingest_router
+from callhistory.ops import RequestContext
+from callhistory.ops import router as ops_router
+from callhistory.ratelimit import Limits, RateLimiter
 from callhistory.reports.routes import router as reports_router
+from callhistory.tags.routes import router as tags_router
 
 
-def create_app(engine: AsyncEngine | None = None) -> FastAPI:
+def create_app(
+    engine: AsyncEngine | None = None, rate_limiter: RateLimiter | None = None
+) -> FastAPI:
     """The app; tests hand in their own engine, `serve` lets it open the configured one."""
+    settings = get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = engine or create_engine(get_settings().database_url)
+        app.state.engine = engine or create_engine(settings.database_url)
         yield
         if owned:
             await app.state.engine.dispose()
@@ -39,11 +50,22 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
     )
     if engine is not None:
         app.state.engine = engine
+    app.state.rate_limiter = rate_limiter or RateLimiter(
+        Limits.parse(settings.rate_limit_api, settings.rate_limit_ingest), settings.redis_url
+    )
     envelope.install(app)
     app.add_middleware(RejectNulBytes)
+    app.add_middleware(LimitBodySize, limit=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: every answer gets its id and is counted
+    app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(calls_router)
     app.include_router(reports_router)
     app.include_router(directory_router)
+    app.include_router(evaluations_router)
+    app.include_router(tags_router)
     app.include_router(ingest_router)
+    app.include_router(batch_router)
+    app.include_router(dashboard_router)
+    app.mount(*dashboard_static())
     return app

@@ -16,15 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
 from callhistory.config import get_settings
+from callhistory.dashboard.cli import user_app
 from callhistory.db import create_engine, migrate
 from callhistory.directory.cli import directory_app
+from callhistory.evaluations.cli import criteria_app
+from callhistory.ingest.cli import ingest_app
 
 app = typer.Typer(help="callhistory: call history for cloud call centers.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
+app.add_typer(user_app, name="user")
 app.add_typer(directory_app, name="directory")
+app.add_typer(criteria_app, name="criteria")
+app.add_typer(ingest_app, name="ingest")
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -66,6 +72,8 @@ def serve(
     """Migrate the database, then serve the API."""
     import uvicorn
 
+    from callhistory.ops import log_config
+
     run_with_engine(lambda _: asyncio.sleep(0))
     uvicorn.run(
         "callhistory.app:create_app",
@@ -74,7 +82,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=get_settings().log_level,
+        log_config=log_config(get_settings().log_level),
         access_log=False,
+        timeout_graceful_shutdown=30,  # in-flight requests finish; new ones go elsewhere
     )
 
 
@@ -159,6 +169,7 @@ def demo(
     )
     now = int(time.time() * 1000)
     err.print(f"API key (shown once): [bold]{result.api_key}[/bold]", soft_wrap=True)
+    err.print(f"Dashboard: {base_url}/ (sign in with this key)", highlight=False)
     err.print("Try it:", highlight=False)
     err.print(
         f"  curl -s -H 'x-api-key: {result.api_key}' "

@@ -310,3 +310,99 @@ price_rates = Table(
     PrimaryKeyConstraint("tenant_id", "carrier"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
+
+# The tenant's call-quality criteria. Never deleted, only deactivated: past evaluations
+# still point at them (and keep their own copy of the name, maximum and weight).
+evaluation_criteria = Table(
+    "evaluation_criteria",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("max_score", Integer, nullable=False),
+    Column("weight", Float, nullable=False, server_default="1"),
+    Column("position", Integer, nullable=False),  # the order of the evaluation form
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ix_evaluation_criteria_position", "tenant_id", "position"),
+)
+
+# One evaluation per evaluator and call: re-scoring replaces the evaluator's own row.
+call_evaluations = Table(
+    "call_evaluations",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("id", ID, nullable=False),
+    Column("call_created_date", BigInteger, nullable=False),  # the call's, for report windows
+    Column("evaluator_id", ID, nullable=False),  # agents.id
+    # the evaluator as they were when scoring, so the answer survives directory changes
+    Column("evaluator_name", String(200), nullable=False, server_default=""),
+    Column("evaluator_email", String(254)),
+    Column("evaluator_user_uuid", String(100)),
+    Column("evaluator_sip_user", String(32)),
+    Column("note", Text),
+    Column("score", Float, nullable=False),  # weighted percentage, 0..100
+    Column("created_date", BigInteger, nullable=False),
+    Column("last_updated_date", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "transaction_id", "id"),
+    UniqueConstraint("tenant_id", "transaction_id", "evaluator_id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "transaction_id"],
+        ["calls.tenant_id", "calls.transaction_id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_call_evaluations_window", "tenant_id", "call_created_date"),
+)
+
+# Each criterion's score in an evaluation, with the criterion as it was at the time.
+call_evaluation_scores = Table(
+    "call_evaluation_scores",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("evaluation_id", ID, nullable=False),
+    Column("criteria_id", ID, nullable=False),
+    Column("position", SmallInteger, nullable=False),  # the form's order when scored
+    Column("criteria_name", String(200), nullable=False),
+    Column("max_score", Integer, nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("note", Text),
+    PrimaryKeyConstraint("tenant_id", "transaction_id", "evaluation_id", "criteria_id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "transaction_id", "evaluation_id"],
+        [
+            "call_evaluations.tenant_id",
+            "call_evaluations.transaction_id",
+            "call_evaluations.id",
+        ],
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "criteria_id"],
+        ["evaluation_criteria.tenant_id", "evaluation_criteria.id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_call_evaluation_scores_criteria", "tenant_id", "criteria_id"),
+)
+
+# People who sign in to the dashboard with a password (created with `callhistory user
+# create`); an API key signs in too, without a row here.
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("email", String(254), nullable=False),  # lower-cased
+    Column("password_hash", String(200), nullable=False),  # scrypt, see dashboard.users
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "email"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)

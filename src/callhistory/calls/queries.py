@@ -16,6 +16,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import CallFilter, Paging
+from callhistory.evaluations import queries as evaluation_queries
+from callhistory.evaluations.queries import Evaluation
 from callhistory.phones import keyword_number, looks_like_number
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
 from callhistory.text import fold
@@ -115,6 +117,7 @@ class CallView:
     row: Row[Any]
     tags: list[tuple[str, str]] = field(default_factory=list)
     users: list[CallUser] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)  # newest first
 
 
 async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
@@ -150,6 +153,20 @@ async def one(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> Cal
     if row is None:
         return None
     return (await _with_parts(conn, tenant_id, [row]))[0]
+
+
+async def by_ids(
+    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
+) -> list[CallView]:
+    """These calls (deleted ones too), for rewriting what they derive from their parts."""
+    rows = (
+        await conn.execute(
+            select(calls).where(
+                calls.c.tenant_id == tenant_id, calls.c.transaction_id.in_(list(transaction_ids))
+            )
+        )
+    ).all()
+    return await _with_parts(conn, tenant_id, rows)
 
 
 async def _with_parts(
@@ -190,4 +207,7 @@ async def _with_parts(
             views[transaction_id].tags = owned
         elif (transaction_id, owner) in users:
             users[(transaction_id, owner)].tags = owned
+    evaluated = await evaluation_queries.for_calls(conn, tenant_id, ids)
+    for transaction_id, found in evaluated.items():
+        views[transaction_id].evaluations = found
     return [views[row.transaction_id] for row in rows]

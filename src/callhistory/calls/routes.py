@@ -82,7 +82,8 @@ async def _user_position(
         raise validation_error("user_uuid", "must_be_a_string")
     wanted = user_uuid.strip()
     position = await conn.scalar(
-        select(call_users.c.position).where(
+        select(call_users.c.position)
+        .where(
             call_users.c.tenant_id == tenant_id,
             call_users.c.transaction_id == transaction_id,
             or_(
@@ -91,6 +92,8 @@ async def _user_position(
                 call_users.c.email == wanted.lower(),
             ),
         )
+        .order_by(call_users.c.position)  # an agent on the call twice: the first place
+        .limit(1)
     )
     if position is None:
         raise validation_error("user_uuid", "user_not_on_call")

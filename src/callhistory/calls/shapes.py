@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from callhistory.calls.queries import CallView
+from callhistory.evaluations import shapes as evaluation_shapes
 from callhistory.text import unsigned
 
 _CREATE_BY_LIST = ("id", "name", "contact_id", "avatar", "gender", "uuid", "type")
@@ -70,8 +71,8 @@ def list_item(view: CallView) -> dict[str, Any]:
         ],
         "create_by": _pick(row.create_by, _CREATE_BY_LIST),
         "internal_destination": _pick(row.internal_destination, _INTERNAL_DESTINATION),
-        "evaluations": None,
-        "total_evaluate": None,
+        "evaluations": evaluation_shapes.evaluations(view.evaluations),
+        "total_evaluate": evaluation_shapes.total_evaluate(view.evaluations),
         "customer": _customer(view, full=False),
         "is_have_forward_out": row.is_have_forward_out,
         "bill_sec_forward_out": row.bill_sec_forward_out,
@@ -148,6 +149,6 @@ def search_item(view: CallView, tenant_id: str) -> dict[str, Any]:
         "recording_file": row.recording_file,
         "provider": row.provider,
         "call_out_price": row.call_out_price,
-        "evaluations": None,
-        "total_evaluate": None,
+        "evaluations": evaluation_shapes.evaluations(view.evaluations),
+        "total_evaluate": evaluation_shapes.total_evaluate(view.evaluations),
     }

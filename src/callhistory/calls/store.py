@@ -134,6 +134,13 @@ async def change(
     user_position: int = CALL_OWNER,
 ) -> CallView | None:
     """Set the note and/or tags of a call (or of one agent on it); None if there is no call."""
+    # Locked first (PostgreSQL), so two changes of one call cannot each write a search text
+    # that misses the other's part.
+    await conn.execute(
+        select(calls.c.transaction_id)
+        .where(calls.c.tenant_id == tenant_id, calls.c.transaction_id == transaction_id)
+        .with_for_update()
+    )
     view = await one(conn, tenant_id, transaction_id)
     if view is None:
         return None
@@ -151,7 +158,7 @@ async def change(
                 call_users.c.transaction_id == transaction_id,
                 call_users.c.position == user_position,
             )
-            .values(note=note, note_created_date=changed_at)
+            .values(note=note, note_created_date=changed_at if note else None)
         )
     return await refresh(conn, tenant_id, transaction_id, changed_at)
 

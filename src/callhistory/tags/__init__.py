@@ -1,0 +1,1 @@
+"""The tenant's tag catalogue: list, create, rename, delete."""
