@@ -31,6 +31,9 @@ run: $(STAMP)
 		exec $(BIN)/callhistory serve --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP)
+	@# the dashboard's browser suite drives Debian's Chromium (browsers are not downloaded)
+	@command -v chromium >/dev/null || apt-get install -y chromium || \
+		(apt-get update && apt-get install -y chromium)
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy src

@@ -1,0 +1,1 @@
+"""The supervisor's web dashboard: server-rendered pages over the same queries as the API."""
