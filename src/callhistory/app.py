@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory import __version__, envelope
 from callhistory.auth.routes import router as auth_router
 from callhistory.calls.routes import router as calls_router
-from callhistory.config import get_settings
+from callhistory.config import check_production, get_settings
 from callhistory.dashboard.routes import router as dashboard_router
 from callhistory.dashboard.routes import static_files as dashboard_static
 from callhistory.db import create_engine
@@ -32,6 +32,7 @@ def create_app(
 ) -> FastAPI:
     """The app; tests hand in their own engine, `serve` lets it open the configured one."""
     settings = get_settings()
+    check_production(settings)  # every worker refuses, not only the parent process
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
-from callhistory.config import get_settings
+from callhistory.config import UnsafeSettings, check_production, get_settings
 from callhistory.dashboard.cli import user_app
 from callhistory.db import create_engine, migrate
 from callhistory.directory.cli import directory_app
@@ -71,6 +71,11 @@ def serve(
 ) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
+
+    try:
+        check_production(get_settings())
+    except UnsafeSettings as exc:
+        raise fail(str(exc)) from exc
 
     from callhistory.ops import log_config
 

@@ -29,8 +29,13 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"CALLHISTORY_{name} must be an integer, got {raw!r}") from exc
 
 
+class UnsafeSettings(ValueError):
+    """Settings that must not reach production; the message says which and why."""
+
+
 @dataclass(frozen=True)
 class Settings:
+    environment: str = "development"  # or "production"
     database_url: str = field(default_factory=_default_database_url)
     secret_key: str = DEFAULT_SECRET
     token_ttl_seconds: int = 24 * 3600
@@ -50,6 +55,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
+            environment=_env("ENVIRONMENT", "development").strip().lower(),
             database_url=_env("DATABASE_URL", "") or _default_database_url(),
             secret_key=_env("SECRET_KEY", DEFAULT_SECRET),
             token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 24 * 3600),
@@ -65,6 +71,20 @@ class Settings:
             redis_url=_env("REDIS_URL", ""),
             rate_limit_api=_env("RATE_LIMIT_API", "3000/30 minutes"),
             rate_limit_ingest=_env("RATE_LIMIT_INGEST", "3000000/30 minutes"),
+        )
+
+
+def check_production(settings: Settings) -> None:
+    """In production, refuse the development secret (anyone could mint tokens with it)
+    and short ones."""
+    if settings.environment not in ("development", "production"):
+        raise UnsafeSettings("CALLHISTORY_ENVIRONMENT must be development or production")
+    if settings.environment != "production":
+        return
+    if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
+        raise UnsafeSettings(
+            "CALLHISTORY_SECRET_KEY must be set to a random value of at least 32 characters "
+            "in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
 
 
