@@ -42,6 +42,18 @@ def _list_filter(request: Request) -> CallFilter:
     )
 
 
+async def _counted_page(
+    request: Request, tenant_id: str, call_filter: CallFilter
+) -> tuple[params.Paging, int, list[queries.CallView]]:
+    """The page the query asks for, and the exact total behind it."""
+    q = request.query_params
+    paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
+    async with engine_of(request).connect() as conn:
+        total = await queries.count(conn, tenant_id, call_filter)
+        views = await queries.page(conn, tenant_id, call_filter, paging) if total else []
+    return paging, total, views
+
+
 @router.get(
     "/api/call_transaction/list",
     summary="Filtered, paginated list of calls",
@@ -49,15 +61,7 @@ def _list_filter(request: Request) -> CallFilter:
     responses=openapi.ERRORS,
 )
 async def list_calls(request: Request, caller: Caller) -> Any:
-    call_filter = _list_filter(request)
-    paging = params.paging(
-        request.query_params.get("page"),
-        request.query_params.get("size"),
-        get_settings().max_page_size,
-    )
-    async with engine_of(request).connect() as conn:
-        total = await queries.count(conn, caller.tenant_id, call_filter)
-        views = await queries.page(conn, caller.tenant_id, call_filter, paging) if total else []
+    paging, total, views = await _counted_page(request, caller.tenant_id, _list_filter(request))
     return ok({"items": [shapes.list_item(v) for v in views], **params.page_info(paging, total)})
 
 
@@ -169,14 +173,6 @@ def _search_filter(body: dict[str, Any]) -> CallFilter:
 )
 async def search_calls(request: Request, caller: Caller) -> Any:
     body = await json_object(request)
-    call_filter = _search_filter(body)
-    paging = params.paging(
-        request.query_params.get("page"),
-        request.query_params.get("size"),
-        get_settings().max_page_size,
-    )
-    async with engine_of(request).connect() as conn:
-        total = await queries.count(conn, caller.tenant_id, call_filter)
-        views = await queries.page(conn, caller.tenant_id, call_filter, paging) if total else []
+    paging, total, views = await _counted_page(request, caller.tenant_id, _search_filter(body))
     info = params.camel_page_info(params.page_info(paging, total))
     return ok({"items": [shapes.search_item(v, caller.tenant_id) for v in views], **info})
