@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +21,9 @@ from callhistory.dashboard.cli import user_app
 from callhistory.db import create_engine, migrate
 from callhistory.directory.cli import directory_app
 from callhistory.evaluations.cli import criteria_app
+from callhistory.ingest import imports
 from callhistory.ingest.cli import ingest_app
+from callhistory.ingest.imports import ImportFormat
 
 app = typer.Typer(help="callhistory: call history for cloud call centers.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
@@ -54,6 +57,32 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bo
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[
+        Path, typer.Argument(help="The file; for freeswitch-json, the directory of files.")
+    ],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    format_: Annotated[
+        ImportFormat, typer.Option("--format", help="What the file holds (docs/import.md).")
+    ],
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Checkpoint file; default <SOURCE>.import-state."),
+    ] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option("--time-zone", help="asterisk-csv: the times' zone (default the tenant's)."),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the checkpoint; read from the start.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Back-fill calls from a file, resumably; exit 1 if anything was rejected."""
+    imports.command(source, tenant, format_, state, time_zone, restart, as_json)
 
 
 @app.command("migrate")
@@ -184,3 +213,81 @@ def demo(
         soft_wrap=True,
     )
     typer.echo(result.api_key)
+
+
+@app.command()
+def worker(
+    interval: Annotated[float, typer.Option(help="Seconds between idle rounds.")] = 1.0,
+) -> None:
+    """Deliver webhooks and run queued exports until stopped (Ctrl-C)."""
+    from callhistory.webhooks.worker import run_forever
+
+    async def work(engine: AsyncEngine) -> None:
+        stop = asyncio.Event()
+        err.print("worker running (Ctrl-C stops it)")
+        try:
+            await run_forever(engine, stop, interval)
+        except asyncio.CancelledError:
+            stop.set()
+
+    try:
+        run_with_engine(work)
+    except KeyboardInterrupt:
+        err.print("worker stopped")
+
+
+@app.command("export")
+def export_command(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    out: Annotated[str, typer.Option("--out", help="File to write.")],
+    from_date: Annotated[int, typer.Option("--from", help="Epoch ms (default: all).")] = 0,
+    to_date: Annotated[int | None, typer.Option("--to", help="Epoch ms (default: now).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, csv.gz or xlsx.")] = "csv",
+    time_zone: Annotated[str | None, typer.Option("--time-zone")] = None,
+    date_format: Annotated[str | None, typer.Option("--date-format")] = None,
+    direction: Annotated[list[str] | None, typer.Option("--direction")] = None,
+    disposition: Annotated[list[str] | None, typer.Option("--disposition")] = None,
+    keyword: Annotated[str | None, typer.Option("--keyword")] = None,
+) -> None:
+    """Export a tenant's calls (any window, any size) to a file, with a progress bar."""
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from callhistory.calls import queries
+    from callhistory.envelope import ApiError
+    from callhistory.exports import runner
+
+    body = {
+        "from_date": from_date,
+        "to_date": to_date if to_date is not None else int(time.time() * 1000),
+        "format": fmt,
+        "time_zone": time_zone,
+        "date_format": date_format,
+        "direction": direction or [],
+        "disposition": disposition or [],
+        "keyword": keyword,
+    }
+
+    async def work(engine: AsyncEngine) -> int:
+        async with engine.connect() as conn:
+            found = await keys.find_tenant(conn, tenant)
+            if found is None:
+                raise fail(f"no tenant {tenant!r}")
+            try:
+                f = runner.call_filter(body)
+                chosen, zone, date_fmt = runner.check_options(body, found.time_zone)
+            except ApiError as exc:
+                raise fail(f"{exc.code}: {exc.payload}") from exc
+            total = await queries.count(conn, found.id, f)
+        with Progress(console=err) as bar:
+            task = bar.add_task("exporting", total=total)
+            await runner.write_file(
+                engine, found.id, f, chosen, zone, date_fmt, Path(out),
+                lambda rows: bar.update(task, completed=rows),
+            )
+            bar.update(task, completed=total)
+        return total
+
+    rows = run_with_engine(work)
+    err.print(f"{rows} calls written to {out}")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.carriers import UNKNOWN, carrier_of, is_external
 from callhistory.directory.store import agents_by_extension, customer_by_phone, tenant_numbers
+from callhistory.ingest.lookups import DirectoryCache
 from callhistory.ingest.merge import MergedCall
 from callhistory.ingest.pricing import Rate, price
 from callhistory.ingest.records import AgentOnCall, CallRecord
@@ -35,12 +36,13 @@ class RecordingUrls:
 
 
 def business_direction(
-    caller: str, destination: str, is_internal: Callable[[str], bool], hotlines: frozenset[str]
+    call: MergedCall, is_internal: Callable[[str], bool], hotlines: frozenset[str]
 ) -> str:
     """The call's direction for the business, from its numbers (a PBX channel's own
     `direction` only says whether the channel came into the switch). A call from one
-    of the tenant's hotlines (a dialer's, a click-to-call) goes out."""
-    from_us = is_internal(caller) or national(caller) in hotlines
+    of the tenant's hotlines, or placed by a dialer, goes out."""
+    caller, destination = call.caller_number, call.destination_number
+    from_us = is_internal(caller) or national(caller) in hotlines or call.is_auto_call
     if from_us and is_internal(destination):
         return "local"
     return "outbound" if from_us else "inbound"
@@ -88,8 +90,10 @@ async def enrich(
     call: MergedCall,
     recordings: RecordingUrls,
     pbx_type: str = "freeswitch",
+    cache: DirectoryCache | None = None,
 ) -> CallRecord:
-    numbers = await tenant_numbers(conn, tenant_id)
+    """`cache`: the tenant's directories read once for a batch (see ingest.lookups)."""
+    numbers = cache.numbers if cache else await tenant_numbers(conn, tenant_id)
 
     def is_internal(number: str) -> bool:
         # The tenant's extensions and queues, the users the PBX itself names, and any
@@ -98,17 +102,21 @@ async def enrich(
         return known or number in call.extensions or not is_external(number)
 
     caller, destination = call.caller_number, call.destination_number
-    direction = call.direction or business_direction(
-        caller, destination, is_internal, numbers.hotlines
-    )
-    agents = await agents_by_extension(conn, tenant_id, list(call.extensions))
+    direction = call.direction or business_direction(call, is_internal, numbers.hotlines)
+    if cache:
+        agents = cache.agents_on(call.extensions)
+    else:
+        agents = await agents_by_extension(conn, tenant_id, list(call.extensions))
     external = caller if direction == "inbound" else destination if direction == "outbound" else ""
-    customer = await customer_by_phone(conn, tenant_id, external) if external else None
+    if cache:
+        customer = cache.customer(external) if external else None
+    else:
+        customer = await customer_by_phone(conn, tenant_id, external) if external else None
     hotline = _hotline(call, direction, numbers.hotlines)
     carrier = call.provider or (carrier_of(external) if external else None)
     call_price = None
     if direction == "outbound" and call.answered and carrier and carrier != UNKNOWN:
-        rate = await _rate(conn, tenant_id, carrier)
+        rate = cache.rate(carrier) if cache else await _rate(conn, tenant_id, carrier)
         call_price = price(call.bill_sec, rate) if rate else None
     start_s = call.start_ms // 1000
     answer_s = call.answer_ms // 1000 if call.answer_ms else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -17,6 +18,23 @@ from callhistory.ingest.store import Outcome, upsert_call
 from callhistory.schema import cdr_legs
 
 
+async def lock_calls(conn: AsyncConnection, tenant_id: str, call_ids: Sequence[str]) -> None:
+    """Until the transaction ends, hold each call against other writers of its legs, so
+    each merge sees the legs committed before it. Taken in one order (sorted), so two
+    writers of overlapping calls cannot deadlock. SQLite's BEGIN IMMEDIATE already
+    serialises writers."""
+    if conn.dialect.name != "postgresql" or not call_ids:
+        return
+    keys = sorted({f"{tenant_id}/{call_id}" for call_id in call_ids})
+    await conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h"
+            " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS sorted_keys"
+        ),
+        {"keys": keys},
+    )
+
+
 async def ingest_freeswitch_leg(
     conn: AsyncConnection,
     tenant_id: str,
@@ -26,13 +44,7 @@ async def ingest_freeswitch_leg(
 ) -> Outcome:
     """Keep the leg, then recompute its call from every leg so far (in the caller's
     transaction: the 2xx that follows means the call is committed)."""
-    if conn.dialect.name == "postgresql":
-        # Legs of one call posted at once wait for each other, so each merge sees the
-        # legs committed before it (SQLite's BEGIN IMMEDIATE already serialises writers).
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"{tenant_id}/{leg.call_id}"},
-        )
+    await lock_calls(conn, tenant_id, [leg.call_id])
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     await conn.execute(
         dialect.insert(cdr_legs)

@@ -51,36 +51,50 @@ def _text(body: bytes | str) -> str:
     return text[:MAX_BODY_CHARS]
 
 
-async def record(
-    engine: AsyncEngine,
-    tenant_id: str,
-    *,
-    source: str,
-    reason: str,
-    detail: str = "",
-    content_type: str = "",
-    query: str = "",
-    body: bytes | str = b"",
-) -> str:
-    """Keep a refusal in its own transaction (the refused work was rolled back)."""
-    rejection_id = new_id()
-    REJECTED.labels(reason).inc()
-    async with engine.begin() as conn:
-        await conn.execute(
-            ingest_rejections.insert().values(
-                tenant_id=tenant_id,
-                id=rejection_id,
-                received_at=now_ms(),
-                source=source,
-                reason=reason,
-                detail=detail[:1000],
-                content_type=content_type[:200],
-                query=query[:2000],
-                body=_text(body),
-            )
-        )
-        await _trim(conn, tenant_id)
+@dataclass(frozen=True)
+class Refusal:
+    """One refused post or item, as it is to be kept."""
+
+    source: str
+    reason: str
+    detail: str = ""
+    content_type: str = ""
+    query: str = ""
+    body: bytes | str = b""
+
+
+async def record(engine: AsyncEngine, tenant_id: str, **refusal: Any) -> str:
+    """Keep one refusal (fields of `Refusal`) in its own transaction: the refused work
+    was rolled back."""
+    [rejection_id] = await record_many(engine, tenant_id, [Refusal(**refusal)])
     return rejection_id
+
+
+async def record_many(engine: AsyncEngine, tenant_id: str, refusals: list[Refusal]) -> list[str]:
+    """Keep many refusals in one transaction: a batch of bad items costs one commit."""
+    if not refusals:
+        return []
+    received = now_ms()
+    rows: list[dict[str, Any]] = [
+        {
+            "tenant_id": tenant_id,
+            "id": new_id(),
+            "received_at": received,
+            "source": r.source,
+            "reason": r.reason,
+            "detail": r.detail[:1000],
+            "content_type": r.content_type[:200],
+            "query": r.query[:2000],
+            "body": _text(r.body),
+        }
+        for r in refusals
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(ingest_rejections.insert(), rows)
+        await _trim(conn, tenant_id)
+    for r in refusals:
+        REJECTED.labels(r.reason).inc()
+    return [row["id"] for row in rows]
 
 
 async def _trim(conn: AsyncConnection, tenant_id: str) -> None:

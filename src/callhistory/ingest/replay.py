@@ -18,6 +18,7 @@ from callhistory.db import writing
 from callhistory.ingest import rejections
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
+from callhistory.ingest.imports import replay_rejection
 from callhistory.ingest.pipeline import ingest_freeswitch_leg
 from callhistory.ingest.rejections import Rejection
 from callhistory.schema import NO_TENANT
@@ -58,7 +59,11 @@ async def _replay_freeswitch(engine: AsyncEngine, tenant_id: str, rejection: Rej
         await ingest_freeswitch_leg(conn, tenant_id, document, leg, recordings)
 
 
-REPLAYERS: dict[str, Replayer] = {"freeswitch": _replay_freeswitch}
+REPLAYERS: dict[str, Replayer] = {
+    "freeswitch": _replay_freeswitch,
+    "batch": replay_rejection,  # POST /api/cdr items
+    "import": replay_rejection,  # `callhistory import` lines, rows and files
+}
 
 
 async def replay(

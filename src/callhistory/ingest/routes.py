@@ -14,11 +14,11 @@ from callhistory.auth.routes import Caller, engine_of, limit
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
-from callhistory.ops import INGESTED
 from callhistory.ingest import rejections
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.pipeline import ingest_freeswitch_leg
+from callhistory.ops import INGESTED
 from callhistory.schema import NO_TENANT
 
 router = APIRouter(tags=["ingest"])

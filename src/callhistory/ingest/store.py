@@ -22,9 +22,35 @@ from callhistory.text import unsigned
 Outcome = Literal["stored", "updated", "unchanged"]
 
 
-def _agent_key(agent: AgentOnCall | Any) -> tuple[Any, ...]:
+def agent_key(agent: AgentOnCall | Any) -> tuple[Any, ...]:
+    """What identifies an agent on a call, to carry their note and tags across updates."""
     email = agent.email.lower() if agent.email else None
     return (agent.agent_id, agent.sip_user, agent.user_uuid, email, agent.full_name)
+
+
+def user_row(
+    tenant_id: str,
+    record: CallRecord,
+    position: int,
+    agent: AgentOnCall,
+    note: str | None = None,
+    note_created_date: int | None = None,
+) -> dict[str, Any]:
+    """The `call_users` row of one agent on a call."""
+    return {
+        "tenant_id": tenant_id,
+        "transaction_id": record.transaction_id,
+        "position": position,
+        "created_date": record.created_date,
+        "agent_id": agent.agent_id,
+        "email": agent.email.lower() if agent.email else None,
+        "user_uuid": agent.user_uuid,
+        "sip_user": agent.sip_user,
+        "full_name": agent.full_name,
+        "full_name_unsigned": unsigned(agent.full_name),
+        "note": note,
+        "note_created_date": note_created_date,
+    }
 
 
 @dataclass
@@ -55,7 +81,7 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
         return "stored"
     old_users = await _old_users(conn, tenant_id, record.transaction_id)
     same_users = existing.created_date == record.created_date and [u.key for u in old_users] == [
-        _agent_key(a) for a in record.agents
+        agent_key(a) for a in record.agents
     ]
     if same_users and all(getattr(existing, k) == v for k, v in values.items()):
         return "unchanged"
@@ -72,7 +98,7 @@ async def _old_users(conn: AsyncConnection, tenant_id: str, transaction_id: str)
         .where(call_users.c.tenant_id == tenant_id, call_users.c.transaction_id == transaction_id)
         .order_by(call_users.c.position)
     )
-    return [_OldUser(_agent_key(r), r.position, r.note, r.note_created_date) for r in rows]
+    return [_OldUser(agent_key(r), r.position, r.note, r.note_created_date) for r in rows]
 
 
 async def _write_users(
@@ -84,24 +110,18 @@ async def _write_users(
     moved: dict[int, int] = {}  # old position -> new position
     rows = []
     for position, agent in enumerate(record.agents):
-        old = old_by_key.get(_agent_key(agent))
+        old = old_by_key.get(agent_key(agent))
         if old is not None:
             moved[old.position] = position
         rows.append(
-            {
-                "tenant_id": tenant_id,
-                "transaction_id": tx,
-                "position": position,
-                "created_date": record.created_date,
-                "agent_id": agent.agent_id,
-                "email": agent.email.lower() if agent.email else None,
-                "user_uuid": agent.user_uuid,
-                "sip_user": agent.sip_user,
-                "full_name": agent.full_name,
-                "full_name_unsigned": unsigned(agent.full_name),
-                "note": old.note if old else None,
-                "note_created_date": old.note_created_date if old else None,
-            }
+            user_row(
+                tenant_id,
+                record,
+                position,
+                agent,
+                old.note if old else None,
+                old.note_created_date if old else None,
+            )
         )
     agent_tags = (
         await conn.execute(
