@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from callhistory.dashboard.routes import static_files as dashboard_static
 from callhistory.db import create_engine
 from callhistory.directory.routes import router as directory_router
 from callhistory.evaluations.routes import router as evaluations_router
+from callhistory.exports.routes import router as exports_router
 from callhistory.guards import LimitBodySize, RejectNulBytes
 from callhistory.ingest.batch import router as batch_router
 from callhistory.ingest.routes import router as ingest_router
@@ -24,7 +26,9 @@ from callhistory.ops import RequestContext
 from callhistory.ops import router as ops_router
 from callhistory.ratelimit import Limits, RateLimiter
 from callhistory.reports.routes import router as reports_router
+from callhistory.sync.routes import router as sync_router
 from callhistory.tags.routes import router as tags_router
+from callhistory.webhooks.routes import router as webhooks_router
 
 
 def create_app(
@@ -38,7 +42,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or create_engine(settings.database_url)
+        # `serve` runs the webhook/export worker beside the API unless CALLHISTORY_WORKER=off
+        # (then run `callhistory worker` on its own); tests hand in an engine and drive it.
+        stop = asyncio.Event()
+        background = None
+        if owned and settings.worker != "off":
+            from callhistory.webhooks.worker import run_forever
+
+            background = asyncio.create_task(run_forever(app.state.engine, stop))
         yield
+        if background is not None:
+            stop.set()
+            await background
         if owned:
             await app.state.engine.dispose()
 
@@ -67,6 +82,9 @@ def create_app(
     app.include_router(tags_router)
     app.include_router(ingest_router)
     app.include_router(batch_router)
+    app.include_router(sync_router)
+    app.include_router(webhooks_router)
+    app.include_router(exports_router)
     app.include_router(dashboard_router)
     app.mount(*dashboard_static())
     return app

@@ -51,6 +51,9 @@ class Settings:
     redis_url: str = ""
     rate_limit_api: str = "3000/30 minutes"
     rate_limit_ingest: str = "3000000/30 minutes"
+    worker: str = "on"  # "off": `serve` does not run the webhook/export worker in-process
+    export_dir: str = field(default_factory=lambda: str(Path.cwd() / "exports"))
+    export_link_ttl_seconds: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -71,6 +74,9 @@ class Settings:
             redis_url=_env("REDIS_URL", ""),
             rate_limit_api=_env("RATE_LIMIT_API", "3000/30 minutes"),
             rate_limit_ingest=_env("RATE_LIMIT_INGEST", "3000000/30 minutes"),
+            worker=_env("WORKER", "on").strip().lower(),
+            export_dir=_env("EXPORT_DIR", "") or str(Path.cwd() / "exports"),
+            export_link_ttl_seconds=_env_int("EXPORT_LINK_TTL_SECONDS", 3600),
         )
 
 

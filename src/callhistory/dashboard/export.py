@@ -13,9 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,12 +49,22 @@ COLUMNS = (
 NUMERIC = {"created_date", "duration", "bill_sec"}
 
 
-def row_of(view: CallView, time_zone: str) -> list[Any]:
+Progress = Callable[[int], None]  # told how many calls each batch held
+
+
+def _local(epoch_ms: int, time_zone: str, date_format: str | None) -> str:
+    # Background exports (callhistory.exports) choose their own strftime format.
+    if date_format is None:
+        return i18n.local_time(epoch_ms, time_zone)
+    return datetime.fromtimestamp(epoch_ms / 1000, ZoneInfo(time_zone)).strftime(date_format)
+
+
+def row_of(view: CallView, time_zone: str, date_format: str | None = None) -> list[Any]:
     row = view.row
     return [
         row.transaction_id,
         row.created_date,
-        i18n.local_time(row.created_date, time_zone),
+        _local(row.created_date, time_zone, date_format),
         row.direction,
         row.disposition,
         row.source_number,
@@ -102,7 +114,12 @@ async def views(
 
 
 async def csv_stream(
-    engine: AsyncEngine, tenant_id: str, f: CallFilter, time_zone: str
+    engine: AsyncEngine,
+    tenant_id: str,
+    f: CallFilter,
+    time_zone: str,
+    date_format: str | None = None,
+    progress: Progress | None = None,
 ) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -111,7 +128,9 @@ async def csv_stream(
     writer.writerow(COLUMNS)
     async for batch in views(engine, tenant_id, f):
         for view in batch:
-            writer.writerow(row_of(view, time_zone))
+            writer.writerow(row_of(view, time_zone, date_format))
+        if progress is not None:
+            progress(len(batch))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -196,7 +215,12 @@ def _xlsx_parts() -> Iterator[tuple[str, str]]:
 
 
 async def xlsx_stream(
-    engine: AsyncEngine, tenant_id: str, f: CallFilter, time_zone: str
+    engine: AsyncEngine,
+    tenant_id: str,
+    f: CallFilter,
+    time_zone: str,
+    date_format: str | None = None,
+    progress: Progress | None = None,
 ) -> AsyncIterator[bytes]:
     pipe = _Pipe()
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as book:
@@ -207,7 +231,11 @@ async def xlsx_stream(
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write((_SHEET_HEAD + xlsx_row(list(COLUMNS))).encode())
             async for batch in views(engine, tenant_id, f):
-                sheet.write("".join(xlsx_row(row_of(v, time_zone)) for v in batch).encode())
+                sheet.write(
+                    "".join(xlsx_row(row_of(v, time_zone, date_format)) for v in batch).encode()
+                )
+                if progress is not None:
+                    progress(len(batch))
                 yield pipe.take()
             sheet.write(_SHEET_TAIL.encode())
     yield pipe.take()

@@ -1,0 +1,1 @@
+"""Incremental sync: the change feed the `call_changes` triggers write."""

@@ -1,0 +1,1 @@
+"""Signed webhooks: hooks, the deliveries made from the change feed, and the worker."""
