@@ -54,6 +54,17 @@ async def victim(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, st
         json={"name": "Chào khách", "max_score": 5},
     )
     tags = await client.get("/api/tags", headers=tenant.headers)
+    export = await client.post(
+        "/api/exports",
+        headers=tenant.headers,
+        json={"from_date": 0, "to_date": now_ms(), "format": "csv"},
+    )
+    hook = await client.post(
+        "/api/webhooks/register",
+        headers=tenant.headers,
+        json={"webhook": {"type": "call", "url": "https://crm.a.example/hook"}},
+    )
+    assert export.is_success and hook.is_success, (export.text, hook.text)
     assert (await post_leg(client, tenant.api_key, document("local-answered-aleg"))).is_success
     return {
         "api_key": tenant.api_key,
@@ -62,6 +73,7 @@ async def victim(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, st
         "criteria_id": criterion.json()["payload"]["id"],
         "tag_id": tags.json()["payload"]["items"][0]["id"],
         "agent_uuid": agent.user_uuid,
+        "export_id": export.json()["payload"]["id"],
     }
 
 
@@ -82,6 +94,10 @@ def attempts(a: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("PUT", "/api/evaluation_criteria/call/order", {"ids": [criterion]}),
         ("PUT", f"/api/tags/{tag}", {"name": "pwned"}),
         ("DELETE", f"/api/tags/{tag}", None),
+        ("GET", f"/api/exports/{a['export_id']}", None),
+        ("GET", f"/api/exports/{a['export_id']}/download", None),
+        ("POST", f"/api/webhooks/deliveries/{a['export_id']}/redeliver", None),
+        ("POST", "/api/webhooks/destroy?hook_type=call", None),  # B has none: A's stays
     ]
 
 
@@ -91,6 +107,9 @@ PARAMETERISED = {
     "/api/call_transaction/add_evaluation/{transaction_id}",
     "/api/evaluation_criteria/call/{criteria_id}",
     "/api/tags/{tag_id}",
+    "/api/exports/{export_id}",
+    "/api/exports/{export_id}/download",
+    "/api/webhooks/deliveries/{delivery_id}/redeliver",
 }
 
 
@@ -112,7 +131,7 @@ async def test_no_endpoint_crosses_tenants(engine: AsyncEngine, client: httpx.As
     assert {p for p in paths if "{" in p} <= PARAMETERISED, "cover the new endpoint here"
     for method, path, body in attempts(a):
         answer = await client.request(method, path, json=body, headers=b.headers)
-        assert answer.status_code in (400, 404), (method, path, answer.text)
+        assert answer.status_code in (400, 403, 404), (method, path, answer.text)
         assert SECRET not in answer.text
 
     # B's writes to its own look-alikes succeed and stay B's.
@@ -140,11 +159,20 @@ async def test_no_endpoint_crosses_tenants(engine: AsyncEngine, client: httpx.As
         "/api/evaluation_criteria/call/list?include_inactive=true",
         "/api/cdr/rejections",
         "/api/prices/list",
+        "/api/webhooks/list",
+        "/api/webhooks/deliveries",
+        f"/api/call_transaction/sync?from_date={now_ms() - 20 * 86_400_000}",
     ]
     for path in reads:
         answer = await client.get(path, headers=b.headers)
         assert answer.status_code == 200, (path, answer.text)
-        for secret in (SECRET, "a-only-transaction", "ghi chú của A", a["criteria_id"]):
+        for secret in (
+            SECRET,
+            "a-only-transaction",
+            "ghi chú của A",
+            a["criteria_id"],
+            "crm.a.example",
+        ):
             assert secret not in answer.text, (path, secret)
     search = await client.post(
         "/api/call_transaction/search",
