@@ -283,7 +283,13 @@ def export_command(
         with Progress(console=err) as bar:
             task = bar.add_task("exporting", total=total)
             await runner.write_file(
-                engine, found.id, f, chosen, zone, date_fmt, Path(out),
+                engine,
+                found.id,
+                f,
+                chosen,
+                zone,
+                date_fmt,
+                Path(out),
                 lambda rows: bar.update(task, completed=rows),
             )
             bar.update(task, completed=total)
