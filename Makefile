@@ -8,7 +8,7 @@ DEMO_DB ?= $(CURDIR)/callhistory.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck install clean
+.PHONY: run test lint format typecheck install clean bench bench-api
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ format: $(DEV_STAMP)
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src
+
+# Ingest throughput into PostgreSQL against its targets (minutes; not part of `make test`).
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench.ingest
+
+# Read-path benchmark: loads BENCH_CALLS calls into a fresh PostgreSQL database (dropped
+# after), serves them with 2 workers, 16 clients per query (docs/performance.md).
+BENCH_CALLS ?= 10000000
+bench-api: $(DEV_STAMP)
+	$(BIN)/python -m bench.api --calls $(BENCH_CALLS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache callhistory.db callhistory.db-*

@@ -4,6 +4,7 @@ CALLHISTORY_DATABASE_URL when started from the `alembic` command line."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -14,11 +15,19 @@ from callhistory.schema import metadata
 
 
 def _run(connection: Connection) -> None:
+    def include(obj: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        # an index made for one dialect only (`.ddl_if(dialect=...)`) is not missing elsewhere
+        ddl_if = getattr(obj, "_ddl_if", None)
+        if type_ == "index" and not reflected and ddl_if is not None and ddl_if.dialect:
+            return bool(ddl_if.dialect == connection.dialect.name)
+        return True
+
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,7 @@ until it is added to ATTEMPTS below.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -62,9 +63,15 @@ async def victim(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, st
     hook = await client.post(
         "/api/webhooks/register",
         headers=tenant.headers,
-        json={"webhook": {"type": "call", "url": "https://crm.a.example/hook"}},
+        json={"webhook": {"type": "call", "url": "https://crm.victim-only.example/hook"}},
     )
     assert export.is_success and hook.is_success, (export.text, hook.text)
+    export_id = export.json()["payload"]["id"]
+    for _ in range(100):  # let it finish, so the snapshot sees only what B could change
+        shown = await client.get(f"/api/exports/{export_id}", headers=tenant.headers)
+        if shown.json()["payload"]["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.05)
     assert (await post_leg(client, tenant.api_key, document("local-answered-aleg"))).is_success
     return {
         "api_key": tenant.api_key,
@@ -73,7 +80,7 @@ async def victim(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, st
         "criteria_id": criterion.json()["payload"]["id"],
         "tag_id": tags.json()["payload"]["items"][0]["id"],
         "agent_uuid": agent.user_uuid,
-        "export_id": export.json()["payload"]["id"],
+        "export_id": export_id,
     }
 
 
@@ -171,7 +178,7 @@ async def test_no_endpoint_crosses_tenants(engine: AsyncEngine, client: httpx.As
             "a-only-transaction",
             "ghi chú của A",
             a["criteria_id"],
-            "crm.a.example",
+            "crm.victim-only.example",
         ):
             assert secret not in answer.text, (path, secret)
     search = await client.post(

@@ -137,6 +137,16 @@ tags = Table(
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 
+# What ix_calls_live carries beside its keys: the list's equality filters.
+LIVE_FILTER_COLUMNS = (
+    "direction",
+    "disposition",
+    "is_auto_call",
+    "hotline",
+    "queue_destination",
+    "sip_user",
+)
+
 calls = Table(
     "calls",
     metadata,
@@ -210,6 +220,53 @@ calls = Table(
     Index("ix_calls_hotline", "tenant_id", "hotline", "created_date"),
     Index("ix_calls_queue", "tenant_id", "queue_destination", "created_date"),
     Index("ix_calls_id", "tenant_id", "id", unique=True),
+    # migration 0006: the live calls of a window in list order with every equality filter
+    # at hand, so counts and deep pages are index-only scans (PostgreSQL: INCLUDE)
+    Index(
+        "ix_calls_live",
+        "tenant_id",
+        "created_date",
+        "transaction_id",
+        postgresql_include=[*LIVE_FILTER_COLUMNS],
+        postgresql_where=text("is_deleted IS false"),
+        sqlite_where=text("is_deleted IS 0"),
+    ),
+    # keyword search on PostgreSQL: trigrams, tenant first (btree_gin); SQLite scans
+    Index(
+        "ix_calls_search_trgm",
+        "tenant_id",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
+)
+
+# migration 0006: live calls per tenant, UTC day and equality filters, kept exact by
+# triggers on `calls` (PostgreSQL; SQLite counts the calls themselves). A window's count
+# or report sums its whole days here and counts only its two partial edge days in calls.
+call_day_totals = Table(
+    "call_day_totals",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("day", BigInteger, nullable=False),  # epoch ms of the UTC midnight
+    Column("direction", String(16), nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("is_auto_call", Boolean, nullable=False),
+    Column("hotline", String(32), nullable=False),  # '' for none
+    Column("queue_destination", String(32), nullable=False),  # '' for none
+    Column("sip_user", String(32), nullable=False),  # '' for none
+    Column("calls", BigInteger, nullable=False),
+    Column("bill_sec", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "tenant_id",
+        "day",
+        "direction",
+        "disposition",
+        "is_auto_call",
+        "hotline",
+        "queue_destination",
+        "sip_user",
+    ),
 )
 
 # The agents on a call, each with their own note; position orders them as the PBX did.
@@ -405,4 +462,103 @@ dashboard_users = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "email"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+# --- the change feed, webhooks and exports (migration 0007) ---
+
+# One row per INSERT/UPDATE of `calls`, written by database triggers (migration 0007) in
+# the writer's own transaction, so no code path can change a call without a row here. It
+# is the incremental-sync feed and the webhooks' outbox. Ordered by (xid, seq): `xid` is
+# the writing transaction's id on PostgreSQL (0 on SQLite, whose writers are serial), so
+# a reader can hold back rows of transactions that might still commit (see sync.feed).
+call_changes = Table(
+    "call_changes",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("xid", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),  # insert | update
+    Column("changed_at", BigInteger, nullable=False),  # epoch ms
+    PrimaryKeyConstraint("tenant_id", "xid", "seq"),
+)
+
+# A tenant's webhook, one per type (the platform's register/destroy take a hook_type).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("hook_type", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", String(100), nullable=False),  # HMAC key; needed in clear to sign
+    Column("status", String(16), nullable=False),  # active | paused
+    Column("created_at", BigInteger, nullable=False),
+    Column("failing_since", BigInteger),  # first failure of the current failing streak
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "hook_type"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+# How far the worker has fanned a tenant's changes out into deliveries.
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("xid", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+# One event for one hook; its id is the X-Callhistory-Delivery header, the body is fixed
+# when it is made, so every attempt sends the same bytes.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("hook_id", ID, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | parked
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("retry_until", BigInteger, nullable=False),  # parked after this (24 h)
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_attempt_at", BigInteger),
+    Column("response_code", Integer),
+    Column("error", Text),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "hook_id"], ["webhooks.tenant_id", "webhooks.id"], ondelete="CASCADE"
+    ),
+    Index("ix_webhook_deliveries_due", "tenant_id", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_recent", "tenant_id", "created_at"),
+)
+
+# Background exports: the filter, the format and the progress; the file lives on disk.
+exports = Table(
+    "exports",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("format", String(8), nullable=False),  # csv | csv.gz | xlsx
+    Column("time_zone", String(64), nullable=False),
+    Column("date_format", String(64), nullable=False),
+    Column("filter", JSON, nullable=False),
+    Column("rows_total", Integer),
+    Column("rows_done", Integer, nullable=False, server_default="0"),
+    Column("size_bytes", BigInteger),
+    Column("path", Text),
+    Column("error", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger),
+    Column("finished_at", BigInteger),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ix_exports_status", "tenant_id", "status"),
 )

@@ -115,7 +115,7 @@ async def test_hangup_and_updated_are_signed(
     first, second = [r for r in receiver.received if tenant.id in r.content.decode()]
     assert first.headers["X-Callhistory-Event"] == "hangup"
     assert second.headers["X-Callhistory-Event"] == "updated"
-    for request in receiver.received:
+    for request in (first, second):  # the worker also sends other tests' tenants' events
         assert verify(hook["secret"], request.content, request.headers["X-Callhistory-Signature"])
         assert request.headers["X-Callhistory-Attempt"] == "1"
     body = orjson.loads(second.content)

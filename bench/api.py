@@ -1,0 +1,547 @@
+"""Read-path benchmark: the real server under fixed concurrency, beside the database floor.
+
+    python -m bench.api --database postgresql://postgres@127.0.0.1:5432/callhistory_bench_10m
+    python -m bench.api --calls 10000            # loads a fresh database first (bench.load)
+    python -m bench.api --database sqlite:///bench.db --only list
+
+Runs `callhistory serve --workers W` in a subprocess against the database and, for each
+query (all for the biggest tenant, "bench-big", over the last 30 days):
+
+- `--concurrency` (16) httpx async clients for `--seconds` each: p50 / p95 / p99 and
+  requests per second;
+- the API's p50 at concurrency 1, then the floor: the same SQL the endpoint runs
+  (captured by executing callhistory's own query functions through an engine whose
+  statements are recorded) replayed straight on the database with asyncpg (prepared,
+  one connection, concurrency 1), or with sqlite3 for the embedded store. `overhead`
+  is API p50 (c=1) minus floor p50.
+
+One rich table; `--json FILE` writes the rows too. With `--calls`, the database made is
+dropped at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bench import load as bench_load
+from callhistory.auth import keys
+from callhistory.calls import queries, store
+from callhistory.calls.params import DAY_MS, CallFilter, Paging
+from callhistory.db import create_engine, now_ms, writing
+from callhistory.evaluations import report as evaluation_report
+from callhistory.reports.routes import _counts
+from callhistory.schema import call_users, calls, customers, hotlines, queues, tags
+
+SIZE = 50
+PAGE_FAR = 200
+QUERY_NAMES = (
+    "list", "list direction", "list disposition", "list agents", "list sip_numbers",
+    "list queue", "list is_auto_call", "list keyword name", "list keyword number",
+    "list page 200", "search agent", "search tags", "detail", "change", "report",
+    "evaluations report",
+)  # fmt: skip
+
+
+@dataclass
+class Query:
+    name: str
+    target_ms: float | None
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    # the endpoint's queries, run through an engine whose SQL is recorded
+    sql: Callable[[AsyncConnection], Awaitable[Any]] | None = None
+    writes: bool = False
+    rotate: list[str] = field(default_factory=list)  # transaction ids, one per request
+
+
+@dataclass
+class Result:
+    name: str
+    p50: float
+    p95: float
+    p99: float
+    rps: float
+    c1_p50: float
+    floor_p50: float
+    floor_p95: float
+    statements: int
+    target_ms: float | None
+    errors: int
+    sql: list[str] = field(default_factory=list)
+
+    @property
+    def overhead(self) -> float:
+        return self.c1_p50 - self.floor_p50
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- the workload -----------------------------------------------------------------------
+
+
+@dataclass
+class Picks:
+    tenant_id: str
+    key: str
+    start: int
+    end: int
+    agent_email: str
+    user_uuid: str
+    hotline: str
+    queue: str
+    tag_id: str
+    name_word: str
+    number_fragment: str
+    transaction_ids: list[str]
+
+
+async def _picks(engine: AsyncEngine) -> Picks:
+    end = now_ms()
+    start = end - 30 * DAY_MS
+    async with writing(engine) as conn:
+        tenant = await keys.find_tenant(conn, bench_load.BIG_TENANT)
+        if tenant is None:
+            raise SystemExit(f"no tenant {bench_load.BIG_TENANT!r}: load with bench.load first")
+        _, key = await keys.create_key(conn, tenant.id, "bench")
+    async with engine.connect() as conn:
+        t = tenant.id
+        agent = (
+            await conn.execute(
+                select(call_users.c.email, call_users.c.user_uuid)
+                .where(call_users.c.tenant_id == t, call_users.c.created_date >= start)
+                .limit(1)
+            )
+        ).one()
+        hotline = await conn.scalar(
+            select(hotlines.c.number).where(hotlines.c.tenant_id == t).order_by(hotlines.c.number)
+        )
+        queue = await conn.scalar(
+            select(queues.c.number).where(queues.c.tenant_id == t).order_by(queues.c.number)
+        )
+        tag_id = await conn.scalar(
+            select(tags.c.id).where(tags.c.tenant_id == t, tags.c.name_folded == "vip")
+        )
+        customer = (
+            await conn.execute(
+                select(customers.c.full_name, customers.c.phone)
+                .where(customers.c.tenant_id == t, customers.c.full_name.not_like("C%"))
+                .order_by(customers.c.id)
+                .limit(1)
+            )
+        ).one()
+        ids = (
+            await conn.scalars(
+                select(calls.c.transaction_id)
+                .where(calls.c.tenant_id == t, calls.c.created_date.between(start, end))
+                .order_by(calls.c.created_date.desc())
+                .limit(2000)
+            )
+        ).all()
+    # a customer's full name (several words, as people type it) and a number's middle
+    return Picks(
+        tenant.id, key, start, end, agent.email, agent.user_uuid, hotline or "", queue or "",
+        tag_id or "", customer.full_name, customer.phone[3:8], list(ids),
+    )  # fmt: skip
+
+
+def _workload(p: Picks) -> list[Query]:
+    window = {"from_date": p.start, "to_date": p.end}
+    f = CallFilter(p.start, p.end)
+
+    def listing(
+        name: str,
+        target: float,
+        extra: dict[str, Any],
+        filt: CallFilter,
+        page: int = 1,
+    ) -> Query:
+        paging = Paging(page, SIZE)
+
+        async def sql(conn: AsyncConnection) -> Any:
+            if await queries.count(conn, p.tenant_id, filt):
+                await queries.page(conn, p.tenant_id, filt, paging)
+
+        params = {**window, **extra, "size": SIZE, "page": page}
+        return Query(name, target, "GET", "/api/call_transaction/list", params, sql=sql)
+
+    def with_(**kw: Any) -> CallFilter:
+        return CallFilter(p.start, p.end, **kw)
+
+    search_filter = with_(user_uuids=[p.user_uuid])
+    tag_filter = with_(user_uuids=[p.user_uuid], tag_ids=[p.tag_id])
+
+    async def search_sql(conn: AsyncConnection, filt: CallFilter = search_filter) -> Any:
+        if await queries.count(conn, p.tenant_id, filt):
+            await queries.page(conn, p.tenant_id, filt, Paging(1, SIZE))
+
+    async def tag_sql(conn: AsyncConnection) -> Any:
+        await search_sql(conn, tag_filter)
+
+    tid = p.transaction_ids[0]
+
+    async def detail_sql(conn: AsyncConnection) -> Any:
+        await queries.one(conn, p.tenant_id, tid)
+
+    async def change_sql(conn: AsyncConnection) -> Any:
+        await queries.one(conn, p.tenant_id, tid)
+        await store.change(
+            conn, p.tenant_id, tid, note="gọi lại sau 3 giờ", note_given=True, tag_names=None
+        )
+
+    async def report_sql(conn: AsyncConnection) -> Any:
+        await _counts(conn, p.tenant_id, f)
+
+    async def evaluations_sql(conn: AsyncConnection) -> Any:
+        await evaluation_report.build(
+            conn, p.tenant_id, evaluation_report.ReportFilter(p.start, p.end)
+        )
+
+    search_body = {**window, "user_uuids": [p.user_uuid]}
+    return [
+        listing("list", 25, {}, f),
+        listing("list direction", 25, {"direction": "inbound"}, with_(directions=["inbound"])),
+        listing(
+            "list disposition", 25, {"disposition": "cancelled"}, with_(dispositions=["cancelled"])
+        ),
+        listing("list agents", 25, {"agents": p.agent_email}, with_(agents=[p.agent_email])),
+        listing("list sip_numbers", 25, {"sip_numbers": p.hotline}, with_(hotlines=[p.hotline])),
+        listing("list queue", 25, {"queue_destination": p.queue}, with_(queues=[p.queue])),
+        listing("list is_auto_call", 25, {"is_auto_call": "true"}, with_(is_auto_call=True)),
+        listing("list keyword name", 100, {"keyword": p.name_word}, with_(keyword=p.name_word)),
+        listing(
+            "list keyword number",
+            100,
+            {"keyword": p.number_fragment},
+            with_(keyword=p.number_fragment),
+        ),
+        listing("list page 200", 60, {}, f, page=PAGE_FAR),
+        Query(
+            "search agent",
+            25,
+            "POST",
+            "/api/call_transaction/search",
+            {"page": 1, "size": SIZE},
+            search_body,
+            sql=search_sql,
+        ),
+        Query(
+            "search tags",
+            25,
+            "POST",
+            "/api/call_transaction/search",
+            {"page": 1, "size": SIZE},
+            {**search_body, "tags": [p.tag_id]},
+            sql=tag_sql,
+        ),
+        Query(
+            "detail",
+            5,
+            "GET",
+            "/api/call_transaction/detail/{tid}",
+            sql=detail_sql,
+            rotate=p.transaction_ids,
+        ),
+        Query(
+            "change",
+            5,
+            "POST",
+            "/api/call_transaction/change/{tid}",
+            body={"note": "gọi lại sau 3 giờ"},
+            sql=change_sql,
+            writes=True,
+            rotate=p.transaction_ids,
+        ),
+        Query("report", 30, "GET", "/api/call_transaction/report", window, sql=report_sql),
+        Query(
+            "evaluations report",
+            None,
+            "GET",
+            "/api/evaluations/report",
+            window,
+            sql=evaluations_sql,
+        ),
+    ]
+
+
+# --- the floor ----------------------------------------------------------------------------
+
+
+async def capture(engine: AsyncEngine, q: Query) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements (driver SQL and parameters) the query's code runs, in order."""
+    captured: list[tuple[str, tuple[Any, ...]]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, tuple(parameters or ())))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.connect() as conn:
+            assert q.sql is not None
+            await q.sql(conn)
+            await conn.rollback()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    return captured
+
+
+async def floor_postgres(
+    url: str, statements: list[tuple[str, tuple[Any, ...]]], writes: bool, seconds: float
+) -> list[float]:
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    times: list[float] = []
+    try:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or len(times) < 5:
+            began = time.perf_counter()
+            tx = conn.transaction()
+            await tx.start()
+            for sql, args in statements:
+                await conn.fetch(sql, *args)
+            await (tx.rollback() if writes else tx.commit())
+            times.append((time.perf_counter() - began) * 1000)
+    finally:
+        await conn.close()
+    return times[2:]  # the first runs prepare the statements
+
+
+def floor_sqlite(
+    path: str, statements: list[tuple[str, tuple[Any, ...]]], writes: bool, seconds: float
+) -> list[float]:
+    db = sqlite3.connect(path, isolation_level=None)
+    times: list[float] = []
+    try:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or len(times) < 5:
+            began = time.perf_counter()
+            db.execute("BEGIN")
+            for sql, args in statements:
+                db.execute(sql, args).fetchall()
+            db.execute("ROLLBACK" if writes else "COMMIT")
+            times.append((time.perf_counter() - began) * 1000)
+    finally:
+        db.close()
+    return times[2:]
+
+
+# --- the server and the load ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(url: str, workers: int) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CALLHISTORY_DATABASE_URL": url,
+        "CALLHISTORY_RATE_LIMIT_API": "0",  # unlimited: one key makes every request
+        "CALLHISTORY_LOG_LEVEL": "warning",
+    }
+    cli = Path(sys.executable).with_name("callhistory")
+    command = [str(cli), "serve", "--workers", str(workers), "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/api/health", timeout=1).status_code < 500:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start in 120 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def drive(
+    base: str, key: str, q: Query, concurrency: int, seconds: float
+) -> tuple[list[float], float, int]:
+    """Latencies (ms), requests per second and errors for `seconds` at `concurrency`."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(10**9))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"x-api-key": key}, limits=limits, timeout=30
+    ) as client:
+
+        async def one() -> None:
+            nonlocal errors
+            n = next(counter)
+            path = q.path
+            if q.rotate:
+                path = path.format(tid=q.rotate[n % len(q.rotate)])
+            began = time.perf_counter()
+            try:
+                response = await client.request(q.method, path, params=q.params, json=q.body)
+                failed = response.status_code != 200
+            except httpx.HTTPError:  # a timeout counts as an error, and its full wait
+                failed = True
+            elapsed = (time.perf_counter() - began) * 1000
+            if failed:
+                errors += 1
+            latencies.append(elapsed)
+
+        for _ in range(concurrency * 2):  # warm every connection and worker
+            await one()
+        latencies.clear()
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < stop:
+                await one()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - began
+    return latencies, len(latencies) / wall, errors
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+async def run(
+    url: str,
+    workers: int,
+    concurrency: int,
+    seconds: float,
+    only: list[str] | None,
+    console: Console,
+) -> list[Result]:
+    engine = create_engine(url)
+    try:
+        picks = await _picks(engine)
+        workload = [q for q in _workload(picks) if not only or any(o in q.name for o in only)]
+        captured = {q.name: await capture(engine, q) for q in workload}
+    finally:
+        await engine.dispose()
+    results: list[Result] = []
+    with server(url, workers) as base:
+        for q in workload:
+            console.print(f"[dim]{q.name}…[/]")
+            lat, rps, errors = await drive(base, picks.key, q, concurrency, seconds)
+            c1, _, errors1 = await drive(base, picks.key, q, 1, max(0.2, seconds / 3))
+            statements = captured[q.name]
+            if bench_load.is_postgres(url):
+                floor = await floor_postgres(url, statements, q.writes, max(0.2, seconds / 3))
+            else:
+                path = make_url(url).database or ""
+                floor = await asyncio.to_thread(
+                    floor_sqlite, path, statements, q.writes, max(0.2, seconds / 3)
+                )
+            results.append(
+                Result(
+                    q.name, _pct(lat, 0.5), _pct(lat, 0.95), _pct(lat, 0.99), rps,
+                    statistics.median(c1), _pct(floor, 0.5), _pct(floor, 0.95),
+                    len(statements), q.target_ms, errors + errors1,
+                    [s for s, _ in statements],
+                )
+            )  # fmt: skip
+            r = results[-1]
+            console.print(
+                f"[dim]{r.name}: p50 {r.p50:.1f} p95 {r.p95:.1f} ms, {r.rps:.0f} req/s, "
+                f"c=1 {r.c1_p50:.1f}, floor {r.floor_p50:.1f} ms[/]"
+            )
+    return results
+
+
+def table(results: list[Result], title: str) -> Table:
+    t = Table(title=title)
+    for column in ("query", "p50 ms", "p95 ms", "p99 ms", "req/s", "c=1 p50", "floor p50",
+                   "floor p95", "overhead", "SQL", "target p95", "ok"):  # fmt: skip
+        t.add_column(column, justify="left" if column == "query" else "right")
+    for r in results:
+        met = r.target_ms is None or r.p95 <= r.target_ms
+        t.add_row(
+            r.name, f"{r.p50:.1f}", f"{r.p95:.1f}", f"{r.p99:.1f}", f"{r.rps:,.0f}",
+            f"{r.c1_p50:.1f}", f"{r.floor_p50:.1f}", f"{r.floor_p95:.1f}",
+            f"{r.overhead:+.1f}", str(r.statements),
+            "—" if r.target_ms is None else f"≤ {r.target_ms:g}",
+            ("[green]yes[/]" if met else "[red]no[/]") + (f" ({r.errors} err)" if r.errors else ""),
+        )  # fmt: skip
+    return t
+
+
+async def _main(args: argparse.Namespace) -> None:
+    console = Console(width=max(Console().width, 150))
+    made: str | None = None
+    url = args.database
+    if url is None:
+        made = url = await bench_load.create_database(
+            None if args.sqlite is None else f"sqlite:///{args.sqlite}", args.admin_url
+        )
+        await bench_load.load(url, args.calls, console=Console(stderr=True))
+    try:
+        results = await run(url, args.workers, args.concurrency, args.seconds, args.only, console)
+    finally:
+        if made is not None and not args.keep:
+            await bench_load.drop_database(made)
+    where = "PostgreSQL" if bench_load.is_postgres(url) else "SQLite"
+    title = (
+        f"callhistory API, {where}, {args.workers} workers, {args.concurrency} clients, "
+        f"{args.seconds:g} s per query"
+    )
+    console.print(table(results, title))
+    if args.json:
+        text = json.dumps([asdict(r) for r in results], indent=1)
+        await asyncio.to_thread(Path(args.json).write_text, text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", help="a database bench.load filled")
+    parser.add_argument("--calls", type=int, default=10_000, help="without --database: load N")
+    parser.add_argument("--sqlite", help="without --database: load into this SQLite file")
+    parser.add_argument("--admin-url", default=bench_load.ADMIN_URL)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per query, at concurrency")
+    parser.add_argument("--only", nargs="*", help="queries whose name contains one of these")
+    parser.add_argument("--json", help="also write the results here")
+    asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Exact counts and report totals of a window from per-day totals (PostgreSQL).
+
+`call_day_totals` holds the live calls per tenant, UTC day and equality filter, kept
+exact by triggers on `calls` in the writer's own transaction (migration 0006). A window
+[from, to] sums its whole UTC days there and counts only what falls outside them (its
+two partial edge days) in `calls` itself, through ix_calls_live. Filters the totals do
+not carry (agents, user ids, tags, keyword) count the calls themselves, as does SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.schema import call_day_totals, calls
+
+_t = call_day_totals
+
+# The statement both the migration's backfill and bench.load's rebuild run.
+REBUILD_SQL = """
+INSERT INTO call_day_totals (tenant_id, day, direction, disposition, is_auto_call, hotline,
+                             queue_destination, sip_user, calls, bill_sec)
+SELECT tenant_id, created_date - created_date % 86400000, direction, disposition,
+       is_auto_call, coalesce(hotline, ''), coalesce(queue_destination, ''),
+       coalesce(sip_user, ''), count(*), coalesce(sum(bill_sec), 0)
+FROM calls WHERE is_deleted IS false
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+
+
+def usable(conn: AsyncConnection, f: CallFilter) -> bool:
+    return conn.dialect.name == "postgresql" and not (
+        f.agents or f.user_uuids or f.tag_ids or f.keyword
+    )
+
+
+def whole_days(f: CallFilter) -> tuple[int, int] | None:
+    """[first, end) of the whole UTC days inside the window, if there is one."""
+    first = -(-f.from_ms // DAY_MS) * DAY_MS
+    end = (f.to_ms + 1) // DAY_MS * DAY_MS
+    return (first, end) if end > first else None
+
+
+def _totals_where(tenant_id: str, f: CallFilter, first: int, end: int) -> list[Any]:
+    conds: list[ColumnElement[bool]] = [
+        _t.c.tenant_id == tenant_id,
+        _t.c.day >= first,
+        _t.c.day < end,
+    ]
+    if f.directions:
+        conds.append(_t.c.direction.in_(f.directions))
+    if f.dispositions:
+        conds.append(_t.c.disposition.in_(f.dispositions))
+    if f.sip_users:
+        conds.append(_t.c.sip_user.in_(f.sip_users))
+    if f.hotlines:
+        conds.append(_t.c.hotline.in_(f.hotlines))
+    if f.queues:
+        conds.append(_t.c.queue_destination.in_(f.queues))
+    if f.is_auto_call is not None:
+        conds.append(_t.c.is_auto_call.is_(f.is_auto_call))
+    return conds
+
+
+async def count(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
+) -> int | None:
+    """The exact number of calls `where` selects, or None when the totals cannot say."""
+    days = whole_days(f)
+    if days is None or not usable(conn, f):
+        return None
+    first, end = days
+    whole = (
+        select(func.coalesce(func.sum(_t.c.calls), 0))
+        .where(*_totals_where(tenant_id, f, first, end))
+        .scalar_subquery()
+    )
+    before, after = (
+        select(func.count()).select_from(calls).where(*where, edge).scalar_subquery()
+        for edge in (calls.c.created_date < first, calls.c.created_date >= end)
+    )
+    total = await conn.scalar(select(whole + before + after))
+    return int(total or 0)
+
+
+async def by_direction_and_disposition(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
+) -> dict[tuple[str, str], tuple[int, int]] | None:
+    """(direction, disposition) -> (calls, summed bill_sec), or None as `count`."""
+    days = whole_days(f)
+    if days is None or not usable(conn, f):
+        return None
+    first, end = days
+    whole = select(
+        _t.c.direction, _t.c.disposition, _t.c.calls.label("n"), _t.c.bill_sec.label("b")
+    ).where(*_totals_where(tenant_id, f, first, end))
+    edges = [
+        select(
+            calls.c.direction, calls.c.disposition, literal(1).label("n"), calls.c.bill_sec
+        ).where(*where, edge)
+        for edge in (calls.c.created_date < first, calls.c.created_date >= end)
+    ]
+    parts = union_all(whole, *edges).subquery()
+    rows = await conn.execute(
+        select(
+            parts.c.direction,
+            parts.c.disposition,
+            func.sum(parts.c.n),
+            func.coalesce(func.sum(parts.c.b), 0),
+        ).group_by(parts.c.direction, parts.c.disposition)
+    )
+    return {(d, s): (int(n), int(b)) for d, s, n, b in rows if n}
+
+
+async def rebuild(conn: AsyncConnection) -> None:
+    """Recount every tenant's totals from the calls (after a load that bypassed triggers)."""
+    await conn.exec_driver_sql("DELETE FROM call_day_totals")
+    await conn.exec_driver_sql(REBUILD_SQL)

@@ -1,0 +1,109 @@
+"""call_day_totals (PostgreSQL): exact after inserts, changes, deletions, and the counts
+and report it answers equal counting the calls themselves."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.calls import queries, totals
+from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.db import now_ms
+from callhistory.demo import generate
+from callhistory.reports.routes import _counts
+from callhistory.schema import call_day_totals, calls, tenants
+
+_DIMS = (
+    "ROW(direction, disposition, is_auto_call, coalesce(hotline, '')::text, "
+    "coalesce(queue_destination, '')::text, coalesce(sip_user, '')::text)"
+)
+
+
+async def _mismatches(engine: AsyncEngine, tenant_id: str) -> list[object]:
+    """Rows where the maintained totals differ from a fresh count (none when exact)."""
+    sql = text(
+        f"""
+        WITH fresh AS (
+          SELECT created_date - created_date % 86400000 AS day, {_DIMS} AS k,
+                 count(*) AS n, sum(bill_sec) AS b
+          FROM calls WHERE tenant_id = :t AND is_deleted IS false GROUP BY 1, 2),
+        kept AS (
+          SELECT day, ROW(direction, disposition, is_auto_call, hotline::text,
+                          queue_destination::text, sip_user::text) AS k, calls AS n, bill_sec AS b
+          FROM call_day_totals WHERE tenant_id = :t AND calls <> 0)
+        SELECT * FROM fresh FULL JOIN kept USING (day, k)
+        WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.b IS DISTINCT FROM kept.b
+        """  # noqa: S608 - constants only
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(sql, {"t": tenant_id})).all())
+
+
+async def test_totals_stay_exact(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("call_day_totals is maintained on PostgreSQL only")
+    await generate(engine, "totals", 3000, seed=7, progress=False)
+    async with engine.connect() as conn:
+        tenant_id = await conn.scalar(select(tenants.c.id).where(tenants.c.name == "totals"))
+        assert await conn.scalar(
+            select(func.count())
+            .select_from(call_day_totals)
+            .where(call_day_totals.c.tenant_id == tenant_id)
+        )
+    assert tenant_id is not None
+    assert await _mismatches(engine, tenant_id) == []
+
+    async with engine.begin() as conn:
+        ids = list(
+            (
+                await conn.scalars(
+                    select(calls.c.transaction_id)
+                    .where(calls.c.tenant_id == tenant_id)
+                    .order_by(calls.c.transaction_id)
+                    .limit(40)
+                )
+            ).all()
+        )
+        key = calls.c.tenant_id == tenant_id
+        await conn.execute(
+            update(calls)
+            .where(key, calls.c.transaction_id.in_(ids[:10]))
+            .values(direction="local", disposition="answered", bill_sec=calls.c.bill_sec + 7)
+        )
+        await conn.execute(
+            update(calls).where(key, calls.c.transaction_id.in_(ids[10:20])).values(is_deleted=True)
+        )
+        await conn.execute(
+            update(calls)
+            .where(key, calls.c.transaction_id.in_(ids[20:30]))
+            .values(note="only the note", created_date=calls.c.created_date - 3 * DAY_MS)
+        )
+        await conn.execute(delete(calls).where(key, calls.c.transaction_id.in_(ids[30:40])))
+    assert await _mismatches(engine, tenant_id) == []
+
+    rng = random.Random(3)
+    end = now_ms()
+    async with engine.connect() as conn:
+        for _ in range(8):
+            to = end - rng.randrange(10 * DAY_MS)
+            window = CallFilter(to - rng.randrange(2 * DAY_MS, 30 * DAY_MS), to)
+            for f in (
+                window,
+                CallFilter(window.from_ms, window.to_ms, directions=["inbound"]),
+                CallFilter(window.from_ms, window.to_ms, dispositions=["cancelled"],
+                           is_auto_call=False),
+            ):  # fmt: skip
+                conds = queries.where(tenant_id, f)
+                plain = await conn.scalar(select(func.count()).select_from(calls).where(*conds))
+                assert totals.whole_days(f) is not None
+                assert await queries.count(conn, tenant_id, f) == plain
+                rows = await conn.execute(
+                    select(calls.c.direction, calls.c.disposition, func.count(),
+                           func.sum(calls.c.bill_sec))
+                    .where(*conds).group_by(calls.c.direction, calls.c.disposition)
+                )  # fmt: skip
+                expected = {(d, s): (int(n), int(b)) for d, s, n, b in rows}
+                assert await _counts(conn, tenant_id, f) == expected
