@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callhistory.envelope import fail
+from callhistory.envelope import ApiError, fail
 
 
 class RejectNulBytes:
@@ -70,3 +71,15 @@ class LimitBodySize:
 
 class BodyTooLarge(Exception):
     """Raised inside the app's receive once a streamed body passes the limit."""
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """A route's body, refused with 413 once it passes `limit` (before reading the rest)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -22,6 +22,7 @@ from callhistory.calls import openapi
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
+from callhistory.guards import read_limited
 from callhistory.ingest import items, lookups, rejections
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
@@ -180,18 +181,6 @@ async def store_checked(
         return await store_calls(conn, tenant_id, entries)
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, refused once it passes MAX_BODY_BYTES (before reading the rest)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def parse_batch(body: bytes) -> list[Any]:
     """The JSON array of a batch, or the error that refuses the whole batch."""
     if not body.strip():
@@ -221,7 +210,7 @@ async def post_batch(request: Request, caller: Caller) -> Any:
     content_type = request.headers.get("content-type", "")
     body = b""
     try:
-        body = await _read_body(request)
+        body = await read_limited(request, MAX_BODY_BYTES)
         batch = parse_batch(body)
     except ApiError as exc:
         await rejections.record(

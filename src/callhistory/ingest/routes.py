@@ -14,6 +14,7 @@ from callhistory.auth.routes import Caller, engine_of, limit
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
+from callhistory.guards import read_limited
 from callhistory.ingest import rejections
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
@@ -24,18 +25,6 @@ from callhistory.schema import NO_TENANT
 router = APIRouter(tags=["ingest"])
 basic = HTTPBasic(auto_error=False)
 api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The body, refused once it passes `limit` (before reading the rest)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _ingest_key(
@@ -61,7 +50,7 @@ async def freeswitch_cdr(
     content_type = request.headers.get("content-type", "")
     query = str(request.url.query)
     try:
-        body = await _body(request, settings.max_cdr_bytes)
+        body = await read_limited(request, settings.max_cdr_bytes)
     except ApiError:
         ref = await _ingest_key(engine, api_key, credentials)
         await rejections.record(
