@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +170,32 @@ class CallFilter:
     tag_ids: list[str] = field(default_factory=list)
     is_auto_call: bool | None = None
     keyword: str | None = None
+
+
+def list_filter(
+    array: Callable[[str], list[str]],
+    value: Callable[[str], Any],
+    max_days: int,
+    *,
+    with_tags: bool = False,
+) -> CallFilter:
+    """The list endpoint's filters, read through `array` and `value` from a query string
+    or a JSON body, and checked in the same order wherever they come from."""
+    start, end = date_window(value("from_date"), value("to_date"), max_days)
+    return CallFilter(
+        from_ms=start,
+        to_ms=end,
+        directions=choices("direction", array("direction"), DIRECTIONS),
+        dispositions=choices("disposition", array("disposition"), DISPOSITIONS),
+        agents=emails(array("agents")),
+        user_uuids=array("user_uuids"),
+        sip_users=array("sip_user"),
+        hotlines=hotline_numbers(array("sip_numbers")),
+        queues=array("queue_destination"),
+        tag_ids=array("tags") if with_tags else [],
+        is_auto_call=parse_bool("is_auto_call", value("is_auto_call")),
+        keyword=keyword(value("keyword")),
+    )
 
 
 def keyword(raw: Any) -> str | None:

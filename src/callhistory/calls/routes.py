@@ -21,24 +21,8 @@ router = APIRouter(tags=["calls"])
 
 def _list_filter(request: Request) -> CallFilter:
     q = request.query_params
-    settings = get_settings()
-    start, end = params.date_window(q.get("from_date"), q.get("to_date"), settings.max_window_days)
-    return CallFilter(
-        from_ms=start,
-        to_ms=end,
-        directions=params.choices(
-            "direction", params.query_array(q, "direction"), params.DIRECTIONS
-        ),
-        dispositions=params.choices(
-            "disposition", params.query_array(q, "disposition"), params.DISPOSITIONS
-        ),
-        agents=params.emails(params.query_array(q, "agents")),
-        user_uuids=params.query_array(q, "user_uuids"),
-        sip_users=params.query_array(q, "sip_user"),
-        hotlines=params.hotline_numbers(params.query_array(q, "sip_numbers")),
-        queues=params.query_array(q, "queue_destination"),
-        is_auto_call=params.parse_bool("is_auto_call", q.get("is_auto_call")),
-        keyword=params.keyword(q.get("keyword")),
+    return params.list_filter(
+        lambda name: params.query_array(q, name), q.get, get_settings().max_window_days
     )
 
 

@@ -34,26 +34,11 @@ YEAR_9999_MS = 253_402_300_799_999
 
 def call_filter(body: dict[str, Any]) -> CallFilter:
     """The list endpoint's filters from a JSON body, with no 30-day limit on the window."""
-    start, end = params.date_window(
-        body.get("from_date"), body.get("to_date"), max_days=YEAR_9999_MS // params.DAY_MS
-    )
-    return CallFilter(
-        from_ms=start,
-        to_ms=end,
-        directions=params.choices(
-            "direction", params.body_array(body, "direction"), params.DIRECTIONS
-        ),
-        dispositions=params.choices(
-            "disposition", params.body_array(body, "disposition"), params.DISPOSITIONS
-        ),
-        agents=params.emails(params.body_array(body, "agents")),
-        user_uuids=params.body_array(body, "user_uuids"),
-        sip_users=params.body_array(body, "sip_user"),
-        hotlines=params.hotline_numbers(params.body_array(body, "sip_numbers")),
-        queues=params.body_array(body, "queue_destination"),
-        tag_ids=params.body_array(body, "tags"),
-        is_auto_call=params.parse_bool("is_auto_call", body.get("is_auto_call")),
-        keyword=params.keyword(body.get("keyword")),
+    return params.list_filter(
+        lambda name: params.body_array(body, name),
+        body.get,
+        YEAR_9999_MS // params.DAY_MS,
+        with_tags=True,
     )
 
 
