@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory import __version__, envelope
+from callhistory import __version__, apidoc, envelope
+from callhistory.auth import keys
 from callhistory.auth.routes import router as auth_router
 from callhistory.calls.routes import router as calls_router
 from callhistory.config import check_production, get_settings
@@ -37,6 +38,7 @@ def create_app(
     """The app; tests hand in their own engine, `serve` lets it open the configured one."""
     settings = get_settings()
     check_production(settings)  # every worker refuses, not only the parent process
+    keys.configure_recent_keys(settings.key_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,4 +89,5 @@ def create_app(
     app.include_router(exports_router)
     app.include_router(dashboard_router)
     app.mount(*dashboard_static())
+    apidoc.install(app)
     return app

@@ -236,6 +236,53 @@ def worker(
         err.print("worker stopped")
 
 
+@app.command()
+def prune(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Only this tenant (name or id).")
+    ] = None,
+) -> None:
+    """Delete what retention allows now (old deliveries and changes, expired export
+    files) and print what was deleted; the worker does it too, every
+    CALLHISTORY_RETENTION_INTERVAL_SECONDS."""
+    from rich.table import Table
+
+    from callhistory import retention
+
+    settings = get_settings()
+
+    async def work(engine: AsyncEngine) -> retention.Report:
+        only = None
+        if tenant is not None:
+            async with engine.connect() as conn:
+                found = await keys.find_tenant(conn, tenant)
+            if found is None:
+                raise fail(f"no tenant {tenant!r}")
+            only = found.id
+        return await retention.prune(engine, settings, tenant_id=only)
+
+    report = run_with_engine(work)
+    out = Console()
+    days = {
+        "delivered": settings.retention_deliveries_days,
+        "parked": settings.retention_parked_days,
+        "changes": settings.retention_changes_days,
+    }
+    kept = ", ".join(f"{k} {f'{d} d' if d > 0 else 'forever'}" for k, d in days.items())
+    out.print(f"retention: {kept}; export files until their links expire", highlight=False)
+    if not report.tenants:
+        out.print("nothing to prune")
+        return
+    table = Table("tenant")
+    for heading in ("delivered", "parked", "changes", "export files"):
+        table.add_column(heading, justify="right")
+    for pruned in report.tenants:
+        table.add_row(pruned.tenant, *(f"{pruned.counts[k]:,}" for k in retention.KINDS))
+    if len(report.tenants) > 1:
+        table.add_row("total", *(f"{report.total(k):,}" for k in retention.KINDS), style="bold")
+    out.print(table)
+
+
 @app.command("export")
 def export_command(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],

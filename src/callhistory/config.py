@@ -29,6 +29,16 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"CALLHISTORY_{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(f"CALLHISTORY_{name}")
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"CALLHISTORY_{name} must be a number, got {raw!r}") from exc
+
+
 class UnsafeSettings(ValueError):
     """Settings that must not reach production; the message says which and why."""
 
@@ -39,6 +49,7 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     secret_key: str = DEFAULT_SECRET
     token_ttl_seconds: int = 24 * 3600
+    key_cache_seconds: float = 1.0
     max_window_days: int = 30
     max_page_size: int = 50
     instance_id: str = "local"
@@ -54,6 +65,11 @@ class Settings:
     worker: str = "on"  # "off": `serve` does not run the webhook/export worker in-process
     export_dir: str = field(default_factory=lambda: str(Path.cwd() / "exports"))
     export_link_ttl_seconds: int = 3600
+    # Retention (see retention.py): 0 keeps that kind forever.
+    retention_deliveries_days: int = 30  # delivered webhook deliveries
+    retention_parked_days: int = 90  # parked ones: longer, someone may redeliver them
+    retention_changes_days: int = 90  # the change feed (sync cursors older than this expire)
+    retention_interval_seconds: int = 3600  # how often the worker prunes; 0: never (CLI only)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -62,6 +78,7 @@ class Settings:
             database_url=_env("DATABASE_URL", "") or _default_database_url(),
             secret_key=_env("SECRET_KEY", DEFAULT_SECRET),
             token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 24 * 3600),
+            key_cache_seconds=_env_float("KEY_CACHE_SECONDS", 1.0),
             max_window_days=_env_int("MAX_WINDOW_DAYS", 30),
             max_page_size=_env_int("MAX_PAGE_SIZE", 50),
             instance_id=_env("INSTANCE_ID", "local"),
@@ -77,6 +94,10 @@ class Settings:
             worker=_env("WORKER", "on").strip().lower(),
             export_dir=_env("EXPORT_DIR", "") or str(Path.cwd() / "exports"),
             export_link_ttl_seconds=_env_int("EXPORT_LINK_TTL_SECONDS", 3600),
+            retention_deliveries_days=_env_int("RETENTION_DELIVERIES_DAYS", 30),
+            retention_parked_days=_env_int("RETENTION_PARKED_DAYS", 90),
+            retention_changes_days=_env_int("RETENTION_CHANGES_DAYS", 90),
+            retention_interval_seconds=_env_int("RETENTION_INTERVAL_SECONDS", 3600),
         )
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callhistory.answers import Answer, Health, Readiness
 from callhistory.db import current_revision, head_revision
 from callhistory.envelope import ApiError, ok
 
@@ -35,12 +36,22 @@ REJECTED = Counter("callhistory_rejected_total", "Ingest refusals, by reason", [
 _MAX_ID = 128
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="The process is up", response_model=Answer[Health])
 async def healthz() -> Any:
     return ok({"status": "up"})
 
 
-@router.get("/readyz", summary="The database is reachable and its schema is current")
+@router.get(
+    "/readyz",
+    summary="The database is reachable and its schema is current",
+    response_model=Answer[Readiness],
+    responses={
+        503: {
+            "description": "Not ready: `database_unavailable` (unreachable) or "
+            "`migrations_pending` (its schema is not this version's)."
+        }
+    },
+)
 async def readyz(request: Request) -> Any:
     try:
         revision = await current_revision(request.app.state.engine)

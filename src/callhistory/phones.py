@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _NOT_DIGITS = re.compile(r"[^\d]")
-_NUMBERISH = re.compile(r"^\+?[\d\s.\-()]+$")
+_NUMBERISH = re.compile(r"^\(?\+?[\d\s.\-()]+$")  # '+84 912…', '(+84) 912…', '0912.345…'
 
 
 def digits(raw: str) -> str:
-    return _NOT_DIGITS.sub("", raw)
+    """The digits of what was typed, as ASCII: a full-width `０` or an Arabic-Indic `٠`
+    (some keyboards and CRM exports write them) is the 0 the PBX sends."""
+    found = _NOT_DIGITS.sub("", raw)
+    if found.isascii():
+        return found
+    return "".join(str(unicodedata.decimal(d)) for d in found)
 
 
 def national(raw: str) -> str:

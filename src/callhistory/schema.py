@@ -537,6 +537,8 @@ webhook_deliveries = Table(
     ),
     Index("ix_webhook_deliveries_due", "tenant_id", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_recent", "tenant_id", "created_at"),
+    # migration 0008: what retention prunes, delivered or parked, by their last attempt
+    Index("ix_webhook_deliveries_finished", "tenant_id", "status", "last_attempt_at"),
 )
 
 # Background exports: the filter, the format and the progress; the file lives on disk.
@@ -545,7 +547,8 @@ exports = Table(
     metadata,
     Column("tenant_id", ID, nullable=False),
     Column("id", ID, nullable=False),
-    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    # queued | running | done | failed | expired (file removed once its links expired)
+    Column("status", String(16), nullable=False),
     Column("format", String(8), nullable=False),  # csv | csv.gz | xlsx
     Column("time_zone", String(64), nullable=False),
     Column("date_format", String(64), nullable=False),
@@ -558,7 +561,23 @@ exports = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("started_at", BigInteger),
     Column("finished_at", BigInteger),
+    Column("link_expires_at", BigInteger),  # migration 0008: the latest link handed out
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
     Index("ix_exports_status", "tenant_id", "status"),
+)
+
+# migration 0008: how far retention has pruned a tenant's change feed. Every change at or
+# before (xid, seq) is gone, and the latest of them changed at `changed_until`; a sync
+# cursor before it that would have read them answers 410 cursor_expired (sync.feed).
+sync_horizons = Table(
+    "sync_horizons",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("xid", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("changed_until", BigInteger, nullable=False),  # epoch ms
+    Column("pruned_at", BigInteger, nullable=False),  # epoch ms
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )

@@ -186,7 +186,7 @@ DATES = sorted({c.created_date for c in CALLS})
 
 # --- the model ---------------------------------------------------------------------------
 
-_NUMBERISH = re.compile(r"^\+?[\d\s.\-()]+$")
+_NUMBERISH = re.compile(r"^\(?\+?[\d\s.\-()]+$")  # also (+84) 912…
 
 
 def _digits(text: str) -> str:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from callhistory.calls.queries import one
+from callhistory.calls.store import view_search_text
 from callhistory.db import writing
+from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.records import AgentOnCall, CallRecord
 from callhistory.ingest.store import upsert_call
+from callhistory.schema import calls
 from tests.factories import DAY_MS, make_tenant, now_ms, window
 
 TIEN = AgentOnCall(
@@ -97,3 +104,42 @@ async def test_same_transaction_id_in_two_tenants_is_two_calls(
         "payload"
     ]
     assert (pa["bill_sec"], pb["bill_sec"]) == (42, 7)
+
+
+async def _via_batch(conn: AsyncConnection, tenant_id: str, record: CallRecord) -> str | None:
+    (outcome,) = await store_calls(conn, tenant_id, [Entry(record)])
+    return outcome
+
+
+@pytest.mark.parametrize("store", [upsert_call, _via_batch], ids=["one", "batch"])
+@pytest.mark.parametrize("agents", [(TIEN,), (LAN, TIEN), (LAN,)], ids=["same", "added", "other"])
+async def test_updated_search_text_is_what_a_refresh_computes(
+    engine: AsyncEngine, client: httpx.AsyncClient, store: Any, agents: tuple[AgentOnCall, ...]
+) -> None:
+    """Ingest writes the keyword text from the record and what people kept, without
+    reading the call back: it must equal the text rebuilt from the stored call."""
+    t = await make_tenant(engine)
+    record = _record()
+    async with writing(engine) as conn:
+        assert await store(conn, t.id, record) == "stored"
+    tx = record.transaction_id
+    for change in (
+        {"note": "khách hẹn gọi lại", "tag": ["VIP", "Hẹn"]},
+        {"user_uuid": "NV101", "note": "Tiến ghi chú", "tag": ["tốt"]},
+    ):
+        answer = await client.post(
+            f"/api/call_transaction/change/{tx}", json=change, headers=t.headers
+        )
+        assert answer.status_code == 200
+    newer = _record(bill_sec=60, customer_name="Phạm Minh Châu", agents=agents)
+    async with writing(engine) as conn:
+        assert await store(conn, t.id, newer) == "updated"
+        view = await one(conn, t.id, tx)
+        stored = await conn.scalar(
+            select(calls.c.search_text).where(
+                calls.c.tenant_id == t.id, calls.c.transaction_id == tx
+            )
+        )
+    assert view is not None
+    assert stored == view_search_text(view)
+    assert ("tien ghi chu" in (stored or "").split("\n")) == (TIEN in agents)

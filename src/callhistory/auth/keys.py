@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.db import new_id, now_ms
 from callhistory.schema import api_keys, tenants
@@ -93,6 +94,7 @@ async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=now_ms())
     )
+    recent.forget(key_id)
     return result.rowcount > 0
 
 
@@ -118,3 +120,69 @@ async def create_tenant(conn: AsyncConnection, name: str, time_zone: str) -> Ten
 async def tenant_time_zone(conn: AsyncConnection, tenant_id: str) -> str:
     zone = await conn.scalar(select(tenants.c.time_zone).where(tenants.c.id == tenant_id))
     return str(zone) if zone else "Asia/Ho_Chi_Minh"
+
+
+class RecentKeys:
+    """Keys this process found valid in the last `seconds`, so a busy caller (a PBX
+    posting hundreds of legs a second) does not cost a database round trip per request.
+
+    Only answers that a key is valid are kept: an unknown or wrong key is always looked
+    up. Revoking a key forgets it here at once; another process may accept it for up to
+    `seconds` more (CALLHISTORY_KEY_CACHE_SECONDS; 0 looks up every request).
+    """
+
+    def __init__(self, seconds: float, capacity: int = 10_000) -> None:
+        self.seconds = seconds
+        self.capacity = capacity
+        self._valid: dict[str, tuple[KeyRef, float]] = {}  # api key or key id -> until
+
+    def get(self, name: str) -> KeyRef | None:
+        found = self._valid.get(name)
+        if found is None:
+            return None
+        if found[1] < time.monotonic():
+            self._valid.pop(name, None)
+            return None
+        return found[0]
+
+    def put(self, name: str, ref: KeyRef) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._valid) >= self.capacity:
+            self._valid.clear()  # crude but bounded; refilled by the next requests
+        self._valid[name] = (ref, time.monotonic() + self.seconds)
+
+    def forget(self, key_id: str) -> None:
+        for name in [n for n, (ref, _) in self._valid.items() if ref.key_id == key_id]:
+            del self._valid[name]
+
+
+recent = RecentKeys(0.0)  # configured from the settings by configure_recent_keys
+
+
+def configure_recent_keys(seconds: float) -> None:
+    recent.seconds = seconds
+    recent._valid.clear()
+
+
+async def verify_key_recent(engine: AsyncEngine, api_key: str) -> KeyRef | None:
+    """verify_key, answered from `recent` when this process verified the key lately."""
+    ref = recent.get(api_key)
+    if ref is not None:
+        return ref
+    async with engine.connect() as conn:
+        ref = await verify_key(conn, api_key)
+    if ref is not None:
+        recent.put(api_key, ref)
+    return ref
+
+
+async def key_is_active_recent(engine: AsyncEngine, ref: KeyRef) -> bool:
+    """key_is_active (a token's key), answered from `recent` likewise."""
+    if recent.get(ref.key_id) == ref:
+        return True
+    async with engine.connect() as conn:
+        active = await key_is_active(conn, ref)
+    if active:
+        recent.put(ref.key_id, ref)
+    return active

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.answers import AccessToken, Answer
 from callhistory.auth import keys, tokens
 from callhistory.auth.keys import KeyRef
 from callhistory.config import get_settings
@@ -27,8 +28,7 @@ def engine_of(request: Request) -> AsyncEngine:
 
 
 async def _from_key(engine: AsyncEngine, api_key: str) -> KeyRef:
-    async with engine.connect() as conn:
-        ref = await keys.verify_key(conn, api_key)
+    ref = await keys.verify_key_recent(engine, api_key)
     if ref is None:
         raise ApiError(401, "api_key_invalid")
     return ref
@@ -68,17 +68,22 @@ async def _authenticate(
         raise ApiError(401, "token_expired") from exc
     except tokens.TokenInvalid as exc:
         raise ApiError(401, "unauthorized") from exc
-    # Checked on every request, so revoking a key ends its tokens at once.
-    async with engine.connect() as conn:
-        if not await keys.key_is_active(conn, ref):
-            raise ApiError(401, "api_key_invalid")
+    # Checked on every request (within CALLHISTORY_KEY_CACHE_SECONDS), so revoking a key
+    # ends its tokens.
+    if not await keys.key_is_active_recent(engine, ref):
+        raise ApiError(401, "api_key_invalid")
     return ref
 
 
 Caller = Annotated[KeyRef, Depends(current_key)]
 
 
-@router.get("/api/auth", summary="Exchange an API key for a Bearer access token")
+@router.get(
+    "/api/auth",
+    summary="Exchange an API key for a Bearer access token",
+    response_model=Answer[AccessToken],
+    responses={401: {"description": "`api_key_is_required` or `api_key_invalid`."}},
+)
 async def exchange_key(
     request: Request,
     api_key: Annotated[str | None, Query(alias="apiKey")] = None,

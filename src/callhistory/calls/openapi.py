@@ -1,12 +1,16 @@
-"""What the OpenAPI document says about parameters the routes read themselves.
+"""What the OpenAPI document says about parameters the routes read themselves, and the
+answers they declare beside their success model.
 
 The routes parse arrays in three spellings (`a=x&a=y`, `a[]=x`, `a=x,y`), which
 FastAPI's declared parameters cannot express; these entries describe them instead.
+Every failure declared here gets the envelope's schema in `callhistory.apidoc`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
 
 
 def _param(
@@ -151,10 +155,180 @@ CHANGE_BODY = {
 
 Responses = dict[int | str, dict[str, Any]]
 
+
+def answer(status: int, model: type[BaseModel], description: str) -> Responses:
+    """A success answered beside the route's own status (e.g. 200 beside 201)."""
+    return {status: {"model": model, "description": description}}
+
+
 ERRORS: Responses = {
     "400": {"description": "Bad input: `message` is the error code (from_date_is_required, …)."},
     "401": {"description": "Missing or invalid credentials."},
 }
 NOT_FOUND: Responses = {
     "404": {"description": "transaction_not_found (also for another tenant's call)."}
+}
+
+
+# ---- declarations of routes in other packages -------------------------------------------
+
+FREESWITCH_BODY = {
+    "required": True,
+    "description": "A mod_json_cdr leg: the JSON document, or a form whose `cdr` field holds "
+    "it (URL-encoded or base64, as `encode=true|base64`).",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["cdr"],
+                "properties": {"cdr": {"type": "string"}},
+            }
+        },
+    },
+}
+FREESWITCH_ERRORS: Responses = {
+    400: {
+        "description": "The leg cannot be read: `cdr_is_required`, `invalid_json`, "
+        "`cdr_invalid_base64`, `cdr_must_be_an_object`, `cdr_variables_missing`, "
+        "`cdr_uuid_missing`, `cdr_start_missing`; or stored it cannot be: `store_failed` "
+        "(each kept in the rejections log)."
+    },
+    401: {
+        "description": "`api_key_is_required` or `api_key_invalid` (HTTP Basic: any user "
+        "name, the API key as password; or `x-api-key`).",
+        "headers": {
+            "WWW-Authenticate": {
+                "required": True,
+                "schema": {"type": "string"},
+                "description": '`Basic realm="callhistory"`',
+            }
+        },
+    },
+    413: {"description": "`payload_too_large`: over CALLHISTORY_MAX_CDR_BYTES."},
+}
+
+SYNC_PARAMETERS = [
+    _param(
+        "from_date",
+        EPOCH_MS,
+        "Changes since this moment, epoch ms; required when no cursor is given.",
+    ),
+    _param(
+        "cursor",
+        {"type": "string"},
+        "The `cursor` of the previous answer: read on from there.",
+    ),
+    _param(
+        "size",
+        {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 500},
+        "Calls per answer; above 500 it is clamped to 500.",
+    ),
+]
+
+WEBHOOK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["webhook"],
+                "properties": {
+                    "webhook": {
+                        "type": "object",
+                        "required": ["url"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["call"], "default": "call"},
+                            "url": {"type": "string", "format": "uri", "maxLength": 2000},
+                            "events": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "string",
+                                    "enum": ["ringing", "answered", "hangup", "updated"],
+                                },
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+HOOK_TYPE = [_param("hook_type", {"type": "string", "default": "call"}, "The webhook's type.")]
+DELIVERIES_PARAMETERS = [
+    _param(
+        "status",
+        {"type": "string", "enum": ["pending", "delivered", "parked"]},
+        "Only deliveries in this state.",
+    ),
+    _param(
+        "size",
+        {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 50},
+        "How many, newest first; at most 200.",
+    ),
+]
+WEBHOOK_NOT_FOUND: Responses = {404: {"description": "`webhook_not_found`: none of this type."}}
+DELIVERY_NOT_FOUND: Responses = {
+    404: {"description": "`delivery_not_found` (also for another tenant's delivery)."}
+}
+
+EXPORT_BODY = {
+    "required": True,
+    "description": "The list's filters (arrays as JSON arrays, `tags` as tag ids, no 30-day "
+    "limit on the window), and the file's format, time zone and date format.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["from_date", "to_date"],
+                "properties": {
+                    "from_date": EPOCH_MS,
+                    "to_date": EPOCH_MS,
+                    **{
+                        name: {"type": "array", "items": {"type": "string"}, "maxItems": 200}
+                        for name in (
+                            "direction",
+                            "disposition",
+                            "agents",
+                            "user_uuids",
+                            "sip_user",
+                            "sip_numbers",
+                            "queue_destination",
+                            "tags",
+                        )
+                    },
+                    "is_auto_call": {"type": ["boolean", "null"]},
+                    "keyword": {"type": "string", "maxLength": 100},
+                    "format": {"type": "string", "enum": ["csv", "csv.gz", "xlsx"]},
+                    "time_zone": {"type": "string", "description": "IANA, e.g. Asia/Ho_Chi_Minh."},
+                    "date_format": {"type": "string", "maxLength": 64},
+                },
+            }
+        }
+    },
+}
+EXPORT_NOT_FOUND: Responses = {
+    404: {"description": "`export_not_found` (also for another tenant's export)."}
+}
+DOWNLOAD_PARAMETERS = [
+    _param("tenant", {"type": "string"}, "From the signed link.", required=True),
+    _param("expires", {"type": "integer"}, "From the signed link: epoch seconds.", required=True),
+    _param("sig", {"type": "string"}, "From the signed link.", required=True),
+]
+DOWNLOAD_ANSWERS: Responses = {
+    200: {
+        "description": "The file.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in (
+                "text/csv; charset=utf-8",
+                "application/gzip",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        },
+    },
+    403: {"description": "`download_link_invalid`: not a link this server signed."},
+    404: {"description": "`export_not_found`: no such export, or it is not done."},
+    410: {"description": "`download_link_expired`: ask the export for a fresh link."},
 }

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.answers import Answer, CallDetail, CallListItem, CallSearchItem, CamelPage, Page
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, shapes, store
 from callhistory.calls.params import CallFilter
@@ -41,6 +42,7 @@ async def _counted_page(
 @router.get(
     "/api/call_transaction/list",
     summary="Filtered, paginated list of calls",
+    response_model=Answer[Page[CallListItem]],
     openapi_extra={"parameters": openapi.LIST_PARAMETERS},
     responses=openapi.ERRORS,
 )
@@ -52,6 +54,7 @@ async def list_calls(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/call_transaction/detail/{transaction_id}",
     summary="One call, in full",
+    response_model=Answer[CallDetail],
     responses={**openapi.ERRORS, **openapi.NOT_FOUND},
 )
 async def call_detail(transaction_id: str, request: Request, caller: Caller) -> Any:
@@ -91,6 +94,7 @@ async def _user_position(
 @router.post(
     "/api/call_transaction/change/{transaction_id}",
     summary="Set a call's tags and note",
+    response_model=Answer[CallDetail],
     openapi_extra={"requestBody": openapi.CHANGE_BODY},
     responses={**openapi.ERRORS, **openapi.NOT_FOUND},
 )
@@ -152,6 +156,7 @@ def _search_filter(body: dict[str, Any]) -> CallFilter:
 @router.post(
     "/api/call_transaction/search",
     summary="Filtered list of calls, full item shape",
+    response_model=Answer[CamelPage[CallSearchItem]],
     openapi_extra={"parameters": openapi.PAGING, "requestBody": openapi.SEARCH_BODY},
     responses=openapi.ERRORS,
 )

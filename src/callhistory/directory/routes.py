@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory import answers
+from callhistory.answers import Answer, BulkReport, Page
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.calls.params import Paging
@@ -79,6 +81,7 @@ def _bulk_route(kind: Kind) -> None:
         methods=["POST"],
         name=f"bulk_{kind}",
         summary=f"Create or update {kind}, each item on its own",
+        response_model=Answer[BulkReport],
         openapi_extra={"requestBody": _ITEMS_BODY},
         responses=_ERRORS,
     )
@@ -106,6 +109,7 @@ def _keyword(request: Request) -> str | None:
 @router.get(
     "/api/agent/list",
     summary="The tenant's agents",
+    response_model=Answer[Page[answers.Agent]],
     openapi_extra=_SEARCHED,
     responses=_ERRORS,
 )
@@ -117,6 +121,7 @@ async def agent_list(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/call_center/internal_phone/list",
     summary="The tenant's extensions",
+    response_model=Answer[Page[answers.Extension]],
     openapi_extra=_PAGED,
     responses=_ERRORS,
 )
@@ -127,6 +132,7 @@ async def extension_list(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/call_center/hotline/list",
     summary="The tenant's hotlines",
+    response_model=Answer[Page[answers.Hotline]],
     openapi_extra=_PAGED,
     responses=_ERRORS,
 )
@@ -137,6 +143,7 @@ async def hotline_list(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/call_center/internal_group/list",
     summary="The tenant's queues",
+    response_model=Answer[Page[answers.Queue]],
     openapi_extra=_PAGED,
     responses=_ERRORS,
 )
@@ -147,6 +154,7 @@ async def queue_list(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/customers/list",
     summary="The tenant's customers",
+    response_model=Answer[Page[answers.DirectoryCustomer]],
     openapi_extra=_SEARCHED,
     responses=_ERRORS,
 )
@@ -158,6 +166,7 @@ async def customer_list(request: Request, caller: Caller) -> Any:
 @router.get(
     "/api/prices/list",
     summary="The tenant's outbound prices per carrier (VND a minute, billed in blocks)",
+    response_model=Answer[Page[answers.Price]],
     openapi_extra=_PAGED,
     responses=_ERRORS,
 )

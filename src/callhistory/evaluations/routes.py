@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from callhistory.answers import Answer, CallDetail, Criterion, EvaluationReport, Items
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries
 from callhistory.calls import shapes as call_shapes
@@ -76,6 +77,7 @@ _EVALUATION_BODY = _json_body(
 @router.get(
     f"{_CRITERIA_PATH}/list",
     summary="The tenant's call-evaluation criteria, in the form's order",
+    response_model=Answer[Items[Criterion]],
     openapi_extra={
         "parameters": [
             {
@@ -100,6 +102,7 @@ async def criteria_list(request: Request, caller: Caller) -> Any:
 @router.post(
     _CRITERIA_PATH,
     summary="Create a criterion, last in the form",
+    response_model=Answer[Criterion],
     status_code=201,
     openapi_extra={"requestBody": _json_body(_CRITERION_FIELDS, ["name", "max_score"])},
     responses={**openapi.ERRORS, **_CONFLICT},
@@ -128,6 +131,7 @@ def _order_ids(body: dict[str, Any]) -> list[str]:
 @router.put(
     f"{_CRITERIA_PATH}/order",
     summary="Reorder the form: these criteria first, in this order, the others after",
+    response_model=Answer[Items[Criterion]],
     openapi_extra={
         "requestBody": _json_body({"ids": {"type": "array", "items": {"type": "string"}}}, ["ids"])
     },
@@ -144,6 +148,7 @@ async def criteria_order(request: Request, caller: Caller) -> Any:
 @router.put(
     f"{_CRITERIA_PATH}/{{criteria_id}}",
     summary="Change a criterion (any of its fields; active: true reactivates it)",
+    response_model=Answer[Criterion],
     openapi_extra={"requestBody": _json_body(_CRITERION_FIELDS)},
     responses={**openapi.ERRORS, **_CRITERION_NOT_FOUND, **_CONFLICT},
 )
@@ -157,6 +162,7 @@ async def criteria_update(criteria_id: str, request: Request, caller: Caller) ->
 @router.delete(
     f"{_CRITERIA_PATH}/{{criteria_id}}",
     summary="Deactivate a criterion; past evaluations keep their scores",
+    response_model=Answer[Criterion],
     responses={**openapi.ERRORS, **_CRITERION_NOT_FOUND},
 )
 async def criteria_deactivate(criteria_id: str, request: Request, caller: Caller) -> Any:
@@ -171,8 +177,14 @@ async def criteria_deactivate(criteria_id: str, request: Request, caller: Caller
     "/api/call_transaction/add_evaluation/{transaction_id}",
     summary="Score a call against criteria (an evaluator's re-score replaces their own)",
     status_code=201,
+    response_model=Answer[CallDetail],
+    response_description="The call with its evaluations: the evaluator's first score.",
     openapi_extra={"requestBody": _EVALUATION_BODY},
-    responses={**openapi.ERRORS, **openapi.NOT_FOUND},
+    responses={
+        **openapi.answer(200, Answer[CallDetail], "The evaluator's re-score replaced theirs."),
+        **openapi.ERRORS,
+        **openapi.NOT_FOUND,
+    },
 )
 async def add_evaluation(transaction_id: str, request: Request, caller: Caller) -> Any:
     new = store.parse(await json_object(request))
@@ -187,6 +199,7 @@ async def add_evaluation(transaction_id: str, request: Request, caller: Caller) 
 @router.get(
     "/api/evaluations/report",
     summary="Quality report: per agent and per criterion averages",
+    response_model=Answer[EvaluationReport],
     openapi_extra={
         "parameters": [
             *openapi.WINDOW,

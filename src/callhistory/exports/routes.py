@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,8 +12,10 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.answers import Answer, Export
 from callhistory.auth.keys import KeyRef
 from callhistory.auth.routes import Caller, engine_of
+from callhistory.calls import openapi
 from callhistory.config import get_settings
 from callhistory.db import now_ms
 from callhistory.envelope import ApiError, json_object, ok
@@ -21,6 +24,13 @@ from callhistory.schema import exports, tenants
 
 router = APIRouter(tags=["exports"])
 log = logging.getLogger("callhistory")
+
+_GONE: openapi.Responses = {
+    410: {
+        "description": "`download_link_expired`: ask the export for a fresh link; "
+        "`export_expired`: its file was removed once every link had expired (run it again)."
+    }
+}
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -45,7 +55,13 @@ def start_in_background(request: Request, tenant_id: str, export_id: str) -> Non
     task.add_done_callback(tasks.discard)
 
 
-@router.post("/api/exports", summary="Start a background export of the filtered calls")
+@router.post(
+    "/api/exports",
+    summary="Start a background export of the filtered calls",
+    status_code=202,
+    response_model=Answer[Export],
+    openapi_extra={"requestBody": openapi.EXPORT_BODY},
+)
 async def create_export(request: Request, caller: Caller) -> Any:
     body = await json_object(request)
     f = runner.call_filter(body)
@@ -59,17 +75,28 @@ async def create_export(request: Request, caller: Caller) -> Any:
     return ok(await _shown(request, caller, export_id), status=202)
 
 
-async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, Any]:
-    async with engine_of(request).connect() as conn:
-        job = (
+async def _job(engine: AsyncEngine, tenant_id: str, export_id: str) -> Any:
+    async with engine.connect() as conn:
+        return (
             await conn.execute(
-                select(exports).where(
-                    exports.c.tenant_id == caller.tenant_id, exports.c.id == export_id
-                )
+                select(exports).where(exports.c.tenant_id == tenant_id, exports.c.id == export_id)
             )
         ).first()
+
+
+async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, Any]:
+    engine = engine_of(request)
+    job = await _job(engine, caller.tenant_id, export_id)
     if job is None:
         raise ApiError(404, "export_not_found")
+    settings = get_settings()
+    expires: int | None = None
+    if job.status == "done":
+        expires = now_ms() // 1000 + settings.export_link_ttl_seconds
+        # The file is kept until every link handed out has expired (exports.pruning).
+        if not await runner.extend_link(engine, caller.tenant_id, job.id, expires * 1000):
+            job = await _job(engine, caller.tenant_id, export_id)  # just expired
+            expires = None
     shown: dict[str, Any] = {
         "id": job.id,
         "status": job.status,
@@ -85,9 +112,7 @@ async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, 
         "download_url": None,
         "download_expires_at": None,
     }
-    if job.status == "done":
-        settings = get_settings()
-        expires = now_ms() // 1000 + settings.export_link_ttl_seconds
+    if expires is not None:
         sig = runner.link_signature(settings.secret_key, caller.tenant_id, job.id, expires)
         shown["download_url"] = str(
             request.url_for("download_export", export_id=job.id).include_query_params(
@@ -98,7 +123,12 @@ async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, 
     return shown
 
 
-@router.get("/api/exports/{export_id}", summary="An export's progress and download link")
+@router.get(
+    "/api/exports/{export_id}",
+    summary="An export's progress and download link",
+    response_model=Answer[Export],
+    responses=openapi.EXPORT_NOT_FOUND,
+)
 async def export_status(export_id: str, request: Request, caller: Caller) -> Any:
     return ok(await _shown(request, caller, export_id))
 
@@ -107,20 +137,25 @@ async def export_status(export_id: str, request: Request, caller: Caller) -> Any
     "/api/exports/{export_id}/download",
     name="download_export",
     summary="The export's file (a signed, expiring link: no credentials needed)",
+    response_class=FileResponse,
+    responses={**openapi.DOWNLOAD_ANSWERS, **_GONE},
+    openapi_extra={"parameters": openapi.DOWNLOAD_PARAMETERS},
 )
 async def download_export(export_id: str, request: Request) -> Any:
     q = request.query_params
     tenant_id = q.get("tenant", "")
-    runner.check_link(
+    until = runner.link_until(
         get_settings().secret_key, tenant_id, export_id, q.get("expires", ""), q.get("sig", "")
     )
-    async with engine_of(request).connect() as conn:
-        job = (
-            await conn.execute(
-                select(exports).where(exports.c.tenant_id == tenant_id, exports.c.id == export_id)
-            )
-        ).first()
+    # The signature binds the link to this tenant's export: its state may be told.
+    job = await _job(engine_of(request), tenant_id, export_id)
+    if job is not None and (
+        job.status == "expired"
+        or (job.status == "done" and not await asyncio.to_thread(Path(job.path or "").is_file))
+    ):
+        raise ApiError(410, "export_expired")
     if job is None or job.status != "done" or not job.path:
         raise ApiError(404, "export_not_found")
+    runner.check_fresh(until)
     name = f"calls-{job.id}{runner.FORMATS[job.format]}"
     return FileResponse(job.path, media_type=_MEDIA[job.format], filename=name)

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.calls import params, queries
 from callhistory.calls.params import CallFilter
 from callhistory.dashboard.export import csv_stream, xlsx_stream
-from callhistory.db import new_id, now_ms
+from callhistory.db import new_id, now_ms, writing
 from callhistory.envelope import ApiError, validation_error
 from callhistory.schema import exports
 
@@ -44,12 +44,12 @@ def call_filter(body: dict[str, Any]) -> CallFilter:
 
 def check_options(body: dict[str, Any], default_zone: str) -> tuple[str, str, str]:
     fmt = body.get("format", "csv")
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise validation_error("format", "invalid_choice")
     zone = body.get("time_zone") or default_zone
     try:
         ZoneInfo(str(zone))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise validation_error("time_zone", "unknown_time_zone") from exc
     date_format = body.get("date_format") or DEFAULT_DATE_FORMAT
     if not isinstance(date_format, str) or len(date_format) > 64 or "%" not in date_format:
@@ -130,16 +130,20 @@ async def write_file(
 
     reported = 0
     size = 0
-    # Plain file writes: a chunk is at most a batch of rows, and the local disk is fast.
-    with partial.open("wb") as out:
-        async for chunk in stream(engine, tenant_id, f, fmt, zone, date_format, count):
-            out.write(chunk)
-            size += len(chunk)
-            if on_rows is not None and done != reported:
-                reported = done
-                result = on_rows(done)
-                if hasattr(result, "__await__"):
-                    await result
+    try:
+        # Plain file writes: a chunk is at most a batch of rows, and the local disk is fast.
+        with partial.open("wb") as out:
+            async for chunk in stream(engine, tenant_id, f, fmt, zone, date_format, count):
+                out.write(chunk)
+                size += len(chunk)
+                if on_rows is not None and done != reported:
+                    reported = done
+                    result = on_rows(done)
+                    if hasattr(result, "__await__"):
+                        await result
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed export leaves no half file behind
+        raise
     os.replace(partial, target)
     return size
 
@@ -229,12 +233,39 @@ def link_signature(secret: str, tenant_id: str, export_id: str, expires: int) ->
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def check_link(secret: str, tenant_id: str, export_id: str, expires: str, sig: str) -> None:
+def link_until(secret: str, tenant_id: str, export_id: str, expires: str, sig: str) -> int:
+    """Until when (epoch seconds) a link this server signed is valid; 403 for any other."""
     try:
         until = int(expires)
     except ValueError as exc:
         raise ApiError(403, "download_link_invalid") from exc
-    if not hmac.compare_digest(link_signature(secret, tenant_id, export_id, until), sig):
+    expected = link_signature(secret, tenant_id, export_id, until).encode()
+    if not hmac.compare_digest(expected, sig.encode()):  # bytes: `sig` may be any text
         raise ApiError(403, "download_link_invalid")
+    return until
+
+
+def check_fresh(until: int) -> None:
     if until < now_ms() // 1000:
         raise ApiError(410, "download_link_expired")
+
+
+def check_link(secret: str, tenant_id: str, export_id: str, expires: str, sig: str) -> None:
+    check_fresh(link_until(secret, tenant_id, export_id, expires, sig))
+
+
+async def extend_link(engine: AsyncEngine, tenant_id: str, export_id: str, until_ms: int) -> bool:
+    """Record that a link valid until `until_ms` is handed out, so the file is kept that
+    long (exports.pruning); False if the export is no longer done (its file was removed)."""
+    e = exports.c
+    async with writing(engine) as conn:
+        result = await conn.execute(
+            update(exports)
+            .where(e.tenant_id == tenant_id, e.id == export_id, e.status == "done")
+            .values(
+                link_expires_at=case(
+                    (e.link_expires_at > until_ms, e.link_expires_at), else_=until_ms
+                )
+            )
+        )
+    return bool(result.rowcount)

@@ -67,6 +67,8 @@ DISPOSITIONS: dict[str, tuple[str, int, str]] = {
 MAX_RECORD_LINES = 50  # a quoted field left open must not swallow the rest of the file
 MAX_RECORD_BYTES = 64 * 1024
 MAX_ID = 64  # the length of a transaction id
+MAX_SECONDS = 2_147_483_647  # the integer columns' range
+MAX_SEQUENCE_DIGITS = 18  # a BIGINT's
 _UNIQUEID = re.compile(r"^(?:[\w.\-]+-)?\d{9,}\.\d+$")  # [systemname-]epoch.sequence
 _CHANNEL = re.compile(r"^[A-Za-z0-9_]+/(?P<resource>.+?)(?:-[0-9a-fA-F]+)?(?:;\d+)?$")
 _EXTENSION = re.compile(r"^\d{2,10}$")
@@ -268,11 +270,20 @@ def _seconds(value: str, name: str, line: int | None) -> int:
         return 0
     try:
         seconds = round(float(value))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # nan, inf, 1e400: not a number of seconds
         raise AsteriskError(f"{name}_invalid", f"{name} {value!r} is not a number", line) from exc
     if seconds < 0:
         raise AsteriskError(f"{name}_invalid", f"{name} {value!r} is negative", line)
+    if seconds > MAX_SECONDS:
+        raise AsteriskError(f"{name}_invalid", f"{name} {value!r} is too large", line)
     return seconds
+
+
+def _sequence(value: str) -> int | None:
+    """cdr_csv's `sequence`, when it is one (ASCII digits: `²`.isdigit() too)."""
+    if value.isascii() and value.isdigit() and len(value) <= MAX_SEQUENCE_DIGITS:
+        return int(value)
+    return None
 
 
 def fingerprint(values: Mapping[str, str]) -> str:
@@ -310,7 +321,6 @@ def parse_row(
     clid = values.get("clid", "")
     if not src and not values.get("dst", "") and not clid:
         raise AsteriskError("numbers_missing", "the row has no src, dst or clid", line)
-    sequence = values.get("sequence", "")
     return CdrRow(
         src=src,
         dst=values.get("dst", ""),
@@ -331,7 +341,7 @@ def parse_row(
         userfield=values.get("userfield", ""),
         linkedid=values.get("linkedid", ""),
         peeraccount=values.get("peeraccount", ""),
-        sequence=int(sequence) if sequence.isdigit() else None,
+        sequence=_sequence(values.get("sequence", "")),
         recordingfile=values.get("recordingfile", ""),
         fingerprint=fingerprint(values),
     )
@@ -353,8 +363,8 @@ class CsvReader:
         return False
 
     def row(self, record: RawRecord) -> CdrRow:
-        columns = self.header or headerless_columns(record.fields)
         try:
+            columns = self.header or headerless_columns(record.fields)
             return parse_row(record.fields, columns, self.zone, record.line)
         except AsteriskError as exc:
             exc.line = record.line

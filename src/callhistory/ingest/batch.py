@@ -17,6 +17,8 @@ import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.answers import Answer
+from callhistory.answers import BatchReport as BatchAnswer
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi
 from callhistory.config import get_settings
@@ -27,7 +29,7 @@ from callhistory.ingest import items, lookups, rejections
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.items import CheckedItem, FieldError, InvalidItem
-from callhistory.ingest.rejections import Refusal
+from callhistory.ingest.rejections import STORE_FAILED, Refusal
 from callhistory.ingest.store import Outcome
 from callhistory.ops import INGESTED
 
@@ -35,7 +37,6 @@ router = APIRouter(tags=["ingest"])
 
 MAX_ITEMS = 1000  # per request: one transaction stays short
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 1,000 items with long notes and recording links
-STORE_FAILED = "store_failed"
 
 _BODY = {
     "content": {
@@ -199,6 +200,7 @@ def parse_batch(body: bytes) -> list[Any]:
 @router.post(
     "/api/cdr",
     summary="Store a batch of calls (our list-item shape), each answered on its own",
+    response_model=Answer[BatchAnswer],
     openapi_extra={"requestBody": _BODY},
     responses={
         **openapi.ERRORS,

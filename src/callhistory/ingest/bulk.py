@@ -1,10 +1,10 @@
 """Storing many enriched calls at once, with exactly `store.upsert_call`'s outcomes.
 
-`upsert_call` costs a dozen statements per call; a batch of new calls here costs a few
-statements in all: one read of the calls already stored (and their agents), then one
-multi-row insert each for the calls, their agents and their tags. A call already stored
-and unchanged writes nothing; one that changed goes through `upsert_call` (so people's
-notes and tags are kept exactly as there).
+`upsert_call` costs several statements per call; a batch here costs a few statements in
+all: one read of the calls already stored (and their agents), one multi-row insert each
+for the new calls, their agents and their tags, and one multi-row update of the calls
+that changed (keeping people's notes and tags exactly as upsert_call does; only a call
+whose agents changed costs statements of its own). An unchanged call writes nothing.
 
 Isolation: everything runs in a SAVEPOINT. Should the database refuse any of it (a
 concurrent writer inserted one of the calls first, a value no column holds), that is
@@ -20,17 +20,27 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, String, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Dialect
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls.store import change, search_text, tag_ids_for
+from callhistory.calls.store import change, tag_ids_for
 from callhistory.db import new_id, now_ms
 from callhistory.ingest.records import CallRecord
-from callhistory.ingest.store import Outcome, agent_key, upsert_call, user_row
+from callhistory.ingest.rows import insert_rows, update_rows
+from callhistory.ingest.store import (
+    Kept,
+    OldUser,
+    Outcome,
+    agent_key,
+    among,
+    old_user,
+    search_text_of,
+    tag_names,
+    upsert_call,
+    user_row,
+    write_users,
+)
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls
 from callhistory.text import fold
 
@@ -107,43 +117,48 @@ async def store_one(conn: AsyncConnection, tenant_id: str, entry: Entry) -> Outc
     return outcome
 
 
-def _among(column: Any, values: list[str], conn: AsyncConnection) -> Any:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, one plan."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
 @dataclass
 class _Stored:
     values: tuple[Any, ...]  # in COLUMNS order
-    agents: list[tuple[Any, ...]] = field(default_factory=list)  # store.agent_key of each
+    note: str | None
+    users: list[OldUser] = field(default_factory=list)
 
     def same(self, entry: Entry) -> bool:
         """What upsert_call calls unchanged."""
         values = entry.values
-        return self.values == tuple(values[name] for name in COLUMNS) and self.agents == [
+        return self.values == tuple(values[name] for name in COLUMNS) and self.same_users(entry)
+
+    def same_users(self, entry: Entry) -> bool:
+        """The same agents, in the same order, on the same day (their rows stay)."""
+        created = self.values[COLUMNS.index("created_date")]
+        return created == entry.values["created_date"] and [u.key for u in self.users] == [
             agent_key(agent) for agent in entry.record.agents
         ]
 
 
 async def _stored(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> dict[str, _Stored]:
-    """The calls already stored among `ids`, with their agents.
+    """The calls already stored among `ids`, with their agents, locked on PostgreSQL (in
+    one order, so two batches cannot deadlock) against a concurrent `change` whose note or
+    tags an update's search text would miss.
 
-    Not locked: an unchanged call is left alone, a changed one goes through upsert_call
-    (which locks it), and a new one a concurrent writer inserts first fails the insert,
-    which falls back to upsert_call one by one.
+    A new one a concurrent writer inserts first fails the insert, which falls back to
+    upsert_call one by one.
     """
     found: dict[str, _Stored] = {}
     selected = [calls.c[name] for name in COLUMNS]
     for first in range(0, len(ids), MAX_IDS_PER_QUERY):
         chunk = ids[first : first + MAX_IDS_PER_QUERY]
-        rows = await conn.execute(
-            select(*selected).where(
-                calls.c.tenant_id == tenant_id, _among(calls.c.transaction_id, chunk, conn)
-            )
+        query = (
+            select(*selected, calls.c.note)
+            .where(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, chunk, conn))
+            .order_by(calls.c.transaction_id)
         )
-        known = {row.transaction_id: _Stored(tuple(row)) for row in rows}
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        known = {
+            row.transaction_id: _Stored(tuple(row)[:-1], row.note)
+            for row in await conn.execute(query)
+        }
         found.update(known)
         if not known:
             continue
@@ -151,12 +166,12 @@ async def _stored(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> dict
             select(call_users)
             .where(
                 call_users.c.tenant_id == tenant_id,
-                _among(call_users.c.transaction_id, list(known), conn),
+                among(call_users.c.transaction_id, list(known), conn),
             )
             .order_by(call_users.c.transaction_id, call_users.c.position)
         )
         for user in user_rows:
-            known[user.transaction_id].agents.append(agent_key(user))
+            known[user.transaction_id].users.append(old_user(user))
     return found
 
 
@@ -166,31 +181,36 @@ async def _together(
     ids = list(dict.fromkeys(e.transaction_id for e in entries))
     existing = await _stored(conn, tenant_id, ids)
     new: dict[str, Entry] = {}  # to insert, by transaction id, in first-seen order
-    touched: set[str] = set()  # stored calls this batch already sent to upsert_call
+    changed: dict[str, Entry] = {}  # stored calls to update, with their latest entry
     outcomes: list[Outcome | None] = []
     for entry in entries:
         tx = entry.transaction_id
         if tx in new:
             # Sent twice in one batch: the later one wins, as it would one by one.
             first = new[tx]
-            if first.values == entry.values and first.record.agents == entry.record.agents:
+            if _same_entry(first, entry):
                 outcomes.append("unchanged")
             else:
                 new[tx] = Entry(entry.record, first.note, first.tags, entry.overrides)
                 outcomes.append("updated")
-        elif tx in touched:
-            outcomes.append(await upsert_call(conn, tenant_id, entry.final()))
+        elif tx in changed:
+            outcomes.append("unchanged" if _same_entry(changed[tx], entry) else "updated")
+            changed[tx] = entry
+        elif tx in existing and existing[tx].same(entry):
+            outcomes.append("unchanged")
         elif tx in existing:
-            if existing[tx].same(entry):
-                outcomes.append("unchanged")
-            else:
-                outcomes.append(await upsert_call(conn, tenant_id, entry.final()))
-                touched.add(tx)
+            changed[tx] = entry
+            outcomes.append("updated")
         else:
             new[tx] = entry
             outcomes.append("stored")
     await _insert(conn, tenant_id, list(new.values()))
+    await _update(conn, tenant_id, list(changed.values()), existing)
     return outcomes
+
+
+def _same_entry(a: Entry, b: Entry) -> bool:
+    return a.values == b.values and a.record.agents == b.record.agents
 
 
 async def _insert(conn: AsyncConnection, tenant_id: str, entries: list[Entry]) -> None:
@@ -212,6 +232,7 @@ async def _insert(conn: AsyncConnection, tenant_id: str, entries: list[Entry]) -
         agents = entry.record.agents
         tx = entry.transaction_id
         created = values["created_date"]
+        kept = Kept(entry.note, (), {CALL_OWNER: entry.tags})
         call_rows.append(
             {
                 **values,
@@ -219,12 +240,7 @@ async def _insert(conn: AsyncConnection, tenant_id: str, entries: list[Entry]) -
                 "id": new_id(),
                 "last_updated_date": changed_at,
                 "note": entry.note,
-                "search_text": search_text(
-                    [values["source_number"], values["destination_number"]],
-                    [values["customer_name"], *(a.full_name for a in agents)],
-                    [entry.note],
-                    entry.tags,
-                ),
+                "search_text": search_text_of(values, agents, kept),
             }
         )
         user_rows.extend(
@@ -247,65 +263,26 @@ async def _insert(conn: AsyncConnection, tenant_id: str, entries: list[Entry]) -
     await insert_rows(conn, call_tags, tag_rows)
 
 
-def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect) -> str:
-    """`INSERT INTO t (a, b) SELECT a, b FROM unnest($1::text::type[], …) AS u(a, b)`: one
-    statement (one plan, one firing of statement triggers) whatever the row count. Each
-    column travels as one array literal (PostgreSQL parses it far faster than the driver
-    encodes a list); JSON as text, cast back. Names come from the schema, quoted."""
-    quote = dialect.identifier_preparer.quote
-    quoted = [quote(name) for name in names]
-    arrays, selected = [], []
-    for number, name in enumerate(names, start=1):
-        column_type = table.c[name].type
-        if isinstance(column_type, JSON):
-            arrays.append(f"${number}::text::text[]")
-            selected.append(f"u.{quoted[number - 1]}::json")
-        else:
-            arrays.append(f"${number}::text::{column_type.compile(dialect=dialect)}[]")
-            selected.append(f"u.{quoted[number - 1]}")
-    columns = ", ".join(quoted)
-    return (
-        f"INSERT INTO {quote(table.name)} ({columns}) SELECT {', '.join(selected)} "  # noqa: S608 - schema names
-        f"FROM unnest({', '.join(arrays)}) AS u({columns})"
-    )
-
-
-async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows (same keys) in one statement on PostgreSQL, executemany elsewhere."""
-    if not rows:
+async def _update(
+    conn: AsyncConnection, tenant_id: str, entries: list[Entry], existing: Mapping[str, _Stored]
+) -> None:
+    """The new PBX facts of stored calls, keeping people's notes and tags (as upsert_call)."""
+    if not entries:
         return
-    if conn.dialect.name != "postgresql":
-        await conn.execute(table.insert(), rows)
-        return
-    names = list(rows[0])
-    json_names = {n for n in names if isinstance(table.c[n].type, JSON)}
-    literals = tuple(
-        array_literal(
-            [_json_text(row[name]) for row in rows]
-            if name in json_names
-            else [row[name] for row in rows]
+    changed_at = now_ms()
+    names = await tag_names(conn, tenant_id, [e.transaction_id for e in entries])
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        stored = existing[entry.transaction_id]
+        if not stored.same_users(entry):
+            await write_users(conn, tenant_id, entry.final(), stored.users)
+        kept = Kept(stored.note, stored.users, names.get(entry.transaction_id, {}))
+        rows.append(
+            {
+                **entry.values,
+                "tenant_id": tenant_id,
+                "search_text": search_text_of(entry.values, entry.record.agents, kept),
+                "last_updated_date": changed_at,
+            }
         )
-        for name in names
-    )
-    await conn.exec_driver_sql(_unnest_insert(table, names, conn.dialect), literals)
-
-
-def array_literal(values: Sequence[Any]) -> str:
-    """A PostgreSQL array literal: `{1,NULL,"text with \\"quotes\\""}`."""
-    out = []
-    for value in values:
-        if value is None:
-            out.append("NULL")
-        elif value is True:
-            out.append("t")
-        elif value is False:
-            out.append("f")
-        elif isinstance(value, int | float):
-            out.append(repr(value))
-        else:
-            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(out) + "}"
-
-
-def _json_text(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    await update_rows(conn, calls, ("tenant_id", "transaction_id"), rows)

@@ -15,6 +15,7 @@ is appended to) reads only the new rows.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import time
 from collections import Counter
@@ -41,12 +42,14 @@ from callhistory.ingest.asterisk import merge_rows as merge_asterisk
 from callhistory.ingest.batch import BatchReport, ingest_items, store_checked
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
-from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
-from callhistory.ingest.pipeline import ingest_freeswitch_leg, lock_calls
+from callhistory.ingest.freeswitch import CdrError, Leg, decode_body, parse_leg
+from callhistory.ingest.pipeline import PostedLeg, ingest_freeswitch_leg, lock_calls, store_legs
 from callhistory.ingest.rejections import Rejection
 from callhistory.ingest.store import Outcome
 from callhistory.ops import INGESTED
 from callhistory.schema import cdr_legs
+
+log = logging.getLogger("callhistory")
 
 CHUNK = 1000  # lines or rows per transaction, as a batch
 FILE_CHUNK = 200  # mod_json_cdr files per transaction
@@ -524,16 +527,12 @@ async def _freeswitch(job: Job) -> None:
             parsed.append((relative, document, leg))
         refused: list[str] = []
         async with writing(job.engine) as conn:
-            for relative, document, leg in parsed:
-                try:
-                    async with conn.begin_nested():
-                        outcome: Outcome | None = await ingest_freeswitch_leg(
-                            conn, job.tenant.id, document, leg, job.recordings
-                        )
-                except DBAPIError:
-                    outcome = None
+            for (relative, _, _), outcome in zip(
+                parsed, await _store_files(conn, job, parsed), strict=True
+            ):
+                if outcome is None:
                     refused.append(relative)
-                if outcome is not None:
+                else:
                     summary.outcome(outcome)
                     INGESTED.labels(outcome).inc()
         for relative in refused:
@@ -550,6 +549,27 @@ async def _freeswitch(job: Job) -> None:
         job.state.checkpoint(files=names)
         job.report(total - len(todo) + first + len(chunk), total)
         await job.chunk_done()
+
+
+async def _store_files(
+    conn: AsyncConnection, job: Job, parsed: list[tuple[str, dict[str, Any], Leg]]
+) -> list[Outcome | None]:
+    """The files' legs together (as concurrent posts are); should the database refuse
+    that, one by one, so a bad file costs only itself."""
+    posted = [PostedLeg(document, leg) for _, document, leg in parsed]
+    try:
+        async with conn.begin_nested():
+            return await store_legs(conn, job.tenant.id, posted, job.recordings)
+    except DBAPIError:
+        log.info("files stored one by one after a refused chunk", exc_info=True)
+    outcomes: list[Outcome | None] = []
+    for item in posted:
+        try:
+            async with conn.begin_nested():
+                outcomes += await store_legs(conn, job.tenant.id, [item], job.recordings)
+        except DBAPIError:
+            outcomes.append(None)
+    return outcomes
 
 
 # ---- replaying what a batch or an import refused ---------------------------------------

@@ -1,8 +1,9 @@
-"""One FreeSWITCH leg, from its decoded document to the stored, enriched call."""
+"""FreeSWITCH legs, from their decoded documents to stored, enriched calls, many at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -11,11 +12,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.db import now_ms
+from callhistory.ingest import lookups
+from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.freeswitch import Leg, parse_leg
 from callhistory.ingest.merge import merge
-from callhistory.ingest.store import Outcome, upsert_call
+from callhistory.ingest.store import Outcome, among
 from callhistory.schema import cdr_legs
+
+MAX_CALLS_PER_QUERY = 1000
+
+
+@dataclass(frozen=True)
+class PostedLeg:
+    """A leg as posted: the decoded document (kept as is) and what was parsed from it."""
+
+    document: dict[str, Any]
+    leg: Leg
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.leg.call_id, self.leg.uuid)
 
 
 async def lock_calls(conn: AsyncConnection, tenant_id: str, call_ids: Sequence[str]) -> None:
@@ -42,27 +59,92 @@ async def ingest_freeswitch_leg(
     leg: Leg,
     recordings: RecordingUrls,
 ) -> Outcome:
-    """Keep the leg, then recompute its call from every leg so far (in the caller's
-    transaction: the 2xx that follows means the call is committed)."""
-    await lock_calls(conn, tenant_id, [leg.call_id])
+    """One leg (see store_legs)."""
+    (outcome,) = await store_legs(conn, tenant_id, [PostedLeg(document, leg)], recordings)
+    if outcome is None:
+        raise RuntimeError(f"the database refused call {leg.call_id}")
+    return outcome
+
+
+async def store_legs(
+    conn: AsyncConnection,
+    tenant_id: str,
+    posted: Sequence[PostedLeg],
+    recordings: RecordingUrls,
+) -> list[Outcome | None]:
+    """Keep the legs (a leg seen before is kept as first seen), then recompute each of
+    their calls from every leg kept so far, in the caller's transaction: a 2xx that
+    follows its commit means the call is stored.
+
+    Each leg's outcome is what it would have been posted alone, in order: the legs of one
+    call in one batch make one entry each, merged from the legs before it and itself."""
+    if not posted:
+        return []
+    call_ids = list(dict.fromkeys(p.leg.call_id for p in posted))
+    await lock_calls(conn, tenant_id, call_ids)
+    added = await _keep(conn, tenant_id, posted)
+    before = await _legs_before(conn, tenant_id, call_ids, added)
+    merged = []
+    for item in posted:
+        legs = before[item.leg.call_id]
+        if item.key in added and added[item.key] is item:
+            legs.append(item.leg)  # the first post of a new leg: from here on, it counts
+        merged.append(merge(legs))
+    numbers = {n for call in merged for n in (call.caller_number, call.destination_number)}
+    cache = await lookups.load(conn, tenant_id, numbers)
+    entries = [
+        Entry(await enrich(conn, tenant_id, call, recordings, cache=cache)) for call in merged
+    ]
+    return await store_calls(conn, tenant_id, entries)
+
+
+async def _keep(
+    conn: AsyncConnection, tenant_id: str, posted: Sequence[PostedLeg]
+) -> dict[tuple[str, str], PostedLeg]:
+    """Insert the legs not kept yet; the posts whose leg this insert added, by key."""
+    first: dict[tuple[str, str], PostedLeg] = {}
+    for item in posted:
+        first.setdefault(item.key, item)
+    received = now_ms()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "call_id": call_id,
+            "leg_uuid": uuid,
+            "received_at": received,
+            "source": "freeswitch",
+            "document": orjson.dumps(item.document).decode(),
+        }
+        for (call_id, uuid), item in first.items()
+    ]
+    inserted = await conn.execute(
         dialect.insert(cdr_legs)
-        .values(
-            tenant_id=tenant_id,
-            call_id=leg.call_id,
-            leg_uuid=leg.uuid,
-            received_at=now_ms(),
-            source="freeswitch",
-            document=orjson.dumps(document).decode(),
-        )
         .on_conflict_do_nothing()
+        .returning(cdr_legs.c.call_id, cdr_legs.c.leg_uuid),
+        rows,
     )
-    stored = await conn.execute(
-        select(cdr_legs.c.document).where(
-            cdr_legs.c.tenant_id == tenant_id, cdr_legs.c.call_id == leg.call_id
+    return {(call_id, uuid): first[(call_id, uuid)] for call_id, uuid in inserted}
+
+
+async def _legs_before(
+    conn: AsyncConnection,
+    tenant_id: str,
+    call_ids: list[str],
+    added: dict[tuple[str, str], PostedLeg],
+) -> dict[str, list[Leg]]:
+    """Each call's legs kept before this batch (as they were first posted)."""
+    before: dict[str, list[Leg]] = {call_id: [] for call_id in call_ids}
+    for first in range(0, len(call_ids), MAX_CALLS_PER_QUERY):
+        chunk = call_ids[first : first + MAX_CALLS_PER_QUERY]
+        rows = await conn.execute(
+            select(cdr_legs.c.call_id, cdr_legs.c.leg_uuid, cdr_legs.c.document).where(
+                cdr_legs.c.tenant_id == tenant_id,
+                cdr_legs.c.source == "freeswitch",
+                among(cdr_legs.c.call_id, chunk, conn),
+            )
         )
-    )
-    legs = [parse_leg(orjson.loads(doc)) for (doc,) in stored]
-    record = await enrich(conn, tenant_id, merge(legs), recordings)
-    return await upsert_call(conn, tenant_id, record)
+        for call_id, uuid, document in rows:
+            if (call_id, uuid) not in added:
+                before[call_id].append(parse_leg(orjson.loads(document)))
+    return before

@@ -18,6 +18,7 @@ from callhistory.schema import ingest_rejections
 
 MAX_BODY_CHARS = 256 * 1024  # a FreeSWITCH leg is ~20 KB; keep far more than that
 KEEP_PER_TENANT = 1000
+STORE_FAILED = "store_failed"  # valid, but the database refused the call
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.answers import Answer, Items, LegStored, Rejection
 from callhistory.auth import keys
 from callhistory.auth.keys import KeyRef
 from callhistory.auth.routes import Caller, engine_of, limit
+from callhistory.calls import openapi
 from callhistory.config import get_settings
-from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
 from callhistory.guards import read_limited
 from callhistory.ingest import rejections
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
-from callhistory.ingest.pipeline import ingest_freeswitch_leg
+from callhistory.ingest.pipeline import PostedLeg
+from callhistory.ingest.queue import LegQueue, StoreFailed
+from callhistory.ingest.rejections import STORE_FAILED
 from callhistory.ops import INGESTED
 from callhistory.schema import NO_TENANT
 
@@ -34,11 +37,25 @@ async def _ingest_key(
     given = api_key or (credentials.password if credentials else None)
     if not given:
         return None
-    async with engine.connect() as conn:
-        return await keys.verify_key(conn, given)
+    return await keys.verify_key_recent(engine, given)
 
 
-@router.post("/api/cdr/freeswitch", summary="A FreeSWITCH mod_json_cdr leg")
+def leg_queue(request: Request) -> LegQueue:
+    """The process's queue of posts waiting for a transaction (made on first use)."""
+    state = request.app.state
+    queue: LegQueue | None = getattr(state, "leg_queue", None)
+    if queue is None:
+        queue = state.leg_queue = LegQueue(engine_of(request))
+    return queue
+
+
+@router.post(
+    "/api/cdr/freeswitch",
+    summary="A FreeSWITCH mod_json_cdr leg",
+    response_model=Answer[LegStored],
+    responses=openapi.FREESWITCH_ERRORS,
+    openapi_extra={"requestBody": openapi.FREESWITCH_BODY},
+)
 async def freeswitch_cdr(
     request: Request,
     api_key: Annotated[str | None, Depends(api_key_header)],
@@ -92,13 +109,31 @@ async def freeswitch_cdr(
         )
         raise ApiError(400, exc.code) from exc
     recordings = RecordingUrls(settings.recording_url_template)
-    async with writing(engine) as conn:
-        outcome = await ingest_freeswitch_leg(conn, ref.tenant_id, document, leg, recordings)
+    try:
+        outcome = await leg_queue(request).store(
+            ref.tenant_id, PostedLeg(document, leg), recordings
+        )
+    except StoreFailed as exc:
+        await rejections.record(
+            engine,
+            ref.tenant_id,
+            source="freeswitch",
+            reason=STORE_FAILED,
+            detail="the database refused the call",
+            content_type=content_type,
+            query=query,
+            body=body,
+        )
+        raise ApiError(400, STORE_FAILED) from exc
     INGESTED.labels(outcome).inc()
     return ok({"transaction_id": leg.call_id, "leg_uuid": leg.uuid, "status": outcome})
 
 
-@router.get("/api/cdr/rejections", summary="Recent refused ingest posts and items")
+@router.get(
+    "/api/cdr/rejections",
+    summary="Recent refused ingest posts and items",
+    response_model=Answer[Items[Rejection]],
+)
 async def list_rejections(
     request: Request,
     caller: Caller,

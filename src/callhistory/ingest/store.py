@@ -7,16 +7,18 @@ facts and keeps what people added (notes, tags, agents' notes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import String, and_, any_, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls.store import refresh
+from callhistory.calls.store import search_text
 from callhistory.db import new_id, now_ms
 from callhistory.ingest.records import AgentOnCall, CallRecord
-from callhistory.schema import CALL_OWNER, call_tags, call_users, calls
+from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
 from callhistory.text import unsigned
 
 Outcome = Literal["stored", "updated", "unchanged"]
@@ -53,12 +55,69 @@ def user_row(
     }
 
 
-@dataclass
-class _OldUser:
+@dataclass(frozen=True)
+class OldUser:
+    """An agent as stored on a call, with the note people gave them."""
+
     key: tuple[Any, ...]
     position: int
     note: str | None
     note_created_date: int | None
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What people added to a stored call, which a newer PBX record keeps."""
+
+    note: str | None = None
+    users: Sequence[OldUser] = ()
+    tags: Mapping[int, Sequence[str]] = field(default_factory=dict)  # by user_position
+
+
+def search_text_of(values: Mapping[str, Any], agents: Sequence[AgentOnCall], kept: Kept) -> str:
+    """The call's keyword text once stored with these values and agents: what
+    `calls.store.refresh` would compute, without reading the call back."""
+    by_key = {u.key: u for u in kept.users}
+    matched = [u for u in (by_key.get(agent_key(a)) for a in agents) if u is not None]
+    return search_text(
+        [values["source_number"], values["destination_number"]],
+        [values["customer_name"], *(a.full_name for a in agents)],
+        [kept.note, *(u.note for u in matched)],
+        [
+            *kept.tags.get(CALL_OWNER, ()),
+            *(t for u in matched for t in kept.tags.get(u.position, ())),
+        ],
+    )
+
+
+async def tag_names(
+    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
+) -> dict[str, dict[int, list[str]]]:
+    """The tags on each call, by user position (CALL_OWNER: the call's own), in order."""
+    found: dict[str, dict[int, list[str]]] = {}
+    if not transaction_ids:
+        return found
+    rows = await conn.execute(
+        select(call_tags.c.transaction_id, call_tags.c.user_position, tags.c.name)
+        .join(
+            tags, and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id)
+        )
+        .where(
+            call_tags.c.tenant_id == tenant_id,
+            among(call_tags.c.transaction_id, transaction_ids, conn),
+        )
+        .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
+    )
+    for tx, position, name in rows:
+        found.setdefault(tx, {}).setdefault(position, []).append(name)
+    return found
+
+
+def among(column: Any, values: Sequence[str], conn: AsyncConnection) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, one plan."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)
 
 
 async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord) -> Outcome:
@@ -73,11 +132,16 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
     if existing is None:
         await conn.execute(
             calls.insert().values(
-                tenant_id=tenant_id, id=new_id(), last_updated_date=changed_at, **values
+                tenant_id=tenant_id,
+                id=new_id(),
+                last_updated_date=changed_at,
+                search_text=search_text_of(values, record.agents, Kept()),
+                **values,
             )
         )
-        await _write_users(conn, tenant_id, record, [])
-        await refresh(conn, tenant_id, record.transaction_id, changed_at)
+        users = [user_row(tenant_id, record, p, a) for p, a in enumerate(record.agents)]
+        if users:
+            await conn.execute(call_users.insert(), users)
         return "stored"
     old_users = await _old_users(conn, tenant_id, record.transaction_id)
     same_users = existing.created_date == record.created_date and [u.key for u in old_users] == [
@@ -85,24 +149,37 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
     ]
     if same_users and all(getattr(existing, k) == v for k, v in values.items()):
         return "unchanged"
-    await conn.execute(update(calls).where(key).values(**values))
+    names = await tag_names(conn, tenant_id, [record.transaction_id])
+    kept = Kept(existing.note, old_users, names.get(record.transaction_id, {}))
+    await conn.execute(
+        update(calls)
+        .where(key)
+        .values(
+            **values,
+            search_text=search_text_of(values, record.agents, kept),
+            last_updated_date=changed_at,
+        )
+    )
     if not same_users:
-        await _write_users(conn, tenant_id, record, old_users)
-    await refresh(conn, tenant_id, record.transaction_id, changed_at)
+        await write_users(conn, tenant_id, record, old_users)
     return "updated"
 
 
-async def _old_users(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> list[_OldUser]:
+async def _old_users(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> list[OldUser]:
     rows = await conn.execute(
         select(call_users)
         .where(call_users.c.tenant_id == tenant_id, call_users.c.transaction_id == transaction_id)
         .order_by(call_users.c.position)
     )
-    return [_OldUser(agent_key(r), r.position, r.note, r.note_created_date) for r in rows]
+    return [old_user(r) for r in rows]
 
 
-async def _write_users(
-    conn: AsyncConnection, tenant_id: str, record: CallRecord, old_users: list[_OldUser]
+def old_user(row: Any) -> OldUser:
+    return OldUser(agent_key(row), row.position, row.note, row.note_created_date)
+
+
+async def write_users(
+    conn: AsyncConnection, tenant_id: str, record: CallRecord, old_users: Sequence[OldUser]
 ) -> None:
     """Rewrite the call's agents, carrying each kept agent's note and tags to their new place."""
     tx = record.transaction_id

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.answers import Answer, CallReport
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, totals
 from callhistory.calls.params import CallFilter
@@ -73,6 +74,7 @@ def summarise(counts: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:
 @router.get(
     "/api/call_transaction/report",
     summary="Totals by direction and disposition",
+    response_model=Answer[CallReport],
     openapi_extra={"parameters": openapi.REPORT_PARAMETERS},
     responses=openapi.ERRORS,
 )

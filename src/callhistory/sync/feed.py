@@ -8,6 +8,10 @@ the writing transaction's id first, and only rows whose xid is below the reader'
 snapshot xmin are served: every transaction below xmin has finished, and every one that
 finishes later has an xid at or above it, so it sorts after anything already served.
 The price: the feed lags by as long as this database's oldest write transaction runs.
+
+Retention (sync.pruning) removes a prefix of a tenant's feed and records where it ends
+(`Pruned`); a reader whose place is before it answers 410 cursor_expired, and a new
+reader whose window reaches into it reads the calls themselves first (sync.snapshot).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.envelope import ApiError
-from callhistory.schema import call_changes
+from callhistory.schema import call_changes, sync_horizons
 
 MAX_PAGE = 500
 
@@ -42,15 +46,42 @@ SELECT coalesce(
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Position:
-    """A place in a tenant's feed: after the change (xid, seq)."""
+    """A place in a tenant's feed: after the change (xid, seq); ordered as the feed."""
 
     xid: int
     seq: int
 
 
 START = Position(-1, -1)
+
+Key = tuple[int, str]  # (created_date, transaction_id): a place among the calls themselves
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a reader is: after `after` in the feed, reading changes made since `from_ms`.
+    While `snapshot` is set it is still reading the calls themselves (after that key),
+    and goes on in the feed from `after` once they are all read."""
+
+    after: Position
+    from_ms: int
+    snapshot: Key | None = None
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """How far retention has pruned a tenant's feed: every change up to `position`, the
+    latest of which changed at `changed_until`."""
+
+    position: Position
+    changed_until: int
+
+    def hides(self, place: Place) -> bool:
+        """Whether a reader at `place` would have read a pruned change: one after its
+        place, in its window. (Conservative: `changed_until` is the latest of them all.)"""
+        return place.after < self.position and place.from_ms <= self.changed_until
 
 
 @dataclass(frozen=True)
@@ -78,13 +109,21 @@ def _mac(secret: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), b"sync-cursor\x00" + payload, hashlib.sha256).digest()[:16]
 
 
-def encode_cursor(secret: str, tenant_id: str, after: Position, from_ms: int) -> str:
+def encode_cursor(secret: str, tenant_id: str, place: Place) -> str:
     """An opaque cursor, signed and bound to the tenant: another tenant's is refused."""
-    payload = orjson.dumps({"t": tenant_id, "x": after.xid, "s": after.seq, "f": from_ms})
+    data: dict[str, Any] = {
+        "t": tenant_id,
+        "x": place.after.xid,
+        "s": place.after.seq,
+        "f": place.from_ms,
+    }
+    if place.snapshot is not None:
+        data["k"] = list(place.snapshot)
+    payload = orjson.dumps(data)
     return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
 
 
-def decode_cursor(secret: str, tenant_id: str, cursor: str) -> tuple[Position, int]:
+def decode_cursor(secret: str, tenant_id: str, cursor: str) -> Place:
     try:
         body, mac = cursor.split(".", 1)
         payload = _unb64(body)
@@ -93,9 +132,33 @@ def decode_cursor(secret: str, tenant_id: str, cursor: str) -> tuple[Position, i
         data: dict[str, Any] = orjson.loads(payload)
         if data["t"] != tenant_id:
             raise ValueError("another tenant's cursor")
-        return Position(int(data["x"]), int(data["s"])), int(data["f"])
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        key = data.get("k")
+        snapshot = None if key is None else (int(key[0]), str(key[1]))
+        return Place(Position(int(data["x"]), int(data["s"])), int(data["f"]), snapshot)
+    except (ValueError, KeyError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise ApiError(400, "cursor_invalid") from exc
+
+
+async def pruned(conn: AsyncConnection, tenant_id: str) -> Pruned | None:
+    """How far the tenant's feed has been pruned (None: never). Read it AFTER reading the
+    feed: a prune that committed before that read is then seen here, so a page missing
+    pruned changes is never served as complete."""
+    row = (
+        await conn.execute(select(sync_horizons).where(sync_horizons.c.tenant_id == tenant_id))
+    ).first()
+    if row is None:
+        return None
+    return Pruned(Position(int(row.xid), int(row.seq)), int(row.changed_until))
+
+
+async def snapshot_anchor(conn: AsyncConnection, tenant_id: str) -> Position:
+    """A place such that every change at or before it has committed by now (a read of
+    the calls after this sees it) and every change committing later sorts after it."""
+    limit_xid = await horizon(conn)
+    if limit_xid is None:  # SQLite: serial writers, so the newest change is such a place
+        return await last_position(conn, tenant_id)
+    # Every transaction below the horizon has finished; every later one is at or above it.
+    return Position(limit_xid, -1)
 
 
 async def horizon(conn: AsyncConnection) -> int | None:

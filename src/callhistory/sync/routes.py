@@ -6,13 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from callhistory.answers import Answer, SyncPage
 from callhistory.auth.routes import Caller, engine_of
-from callhistory.calls import params, queries, shapes
+from callhistory.calls import openapi, params, queries, shapes
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok, validation_error
-from callhistory.sync import feed
+from callhistory.sync import feed, pages
 
 router = APIRouter(tags=["sync"])
+
+CURSOR_EXPIRED: openapi.Responses = {
+    410: {
+        "description": "`cursor_expired`: retention pruned changes this cursor had yet to "
+        "read (CALLHISTORY_RETENTION_CHANGES_DAYS); sync again from `from_date`."
+    }
+}
 
 
 def sync_item(view: queries.CallView, tenant_id: str) -> dict[str, Any]:
@@ -20,14 +28,20 @@ def sync_item(view: queries.CallView, tenant_id: str) -> dict[str, Any]:
     return {**shapes.list_item(view), "tenant_id": tenant_id, "is_deleted": view.row.is_deleted}
 
 
-@router.get("/api/call_transaction/sync", summary="Calls created or changed since a cursor")
+@router.get(
+    "/api/call_transaction/sync",
+    summary="Calls created or changed since a cursor",
+    response_model=Answer[SyncPage],
+    openapi_extra={"parameters": openapi.SYNC_PARAMETERS},
+    responses=CURSOR_EXPIRED,
+)
 async def sync_calls(request: Request, caller: Caller) -> Any:
     q = request.query_params
     secret = get_settings().secret_key
     size = min(params.positive_int("size", q.get("size"), feed.MAX_PAGE), feed.MAX_PAGE)
     cursor = q.get("cursor")
     if cursor:
-        after, from_ms = feed.decode_cursor(secret, caller.tenant_id, cursor)
+        place = feed.decode_cursor(secret, caller.tenant_id, cursor)
     else:
         raw_from = q.get("from_date")
         if raw_from in (None, ""):
@@ -38,25 +52,13 @@ async def sync_calls(request: Request, caller: Caller) -> Any:
             raise ApiError(400, "date_invalid") from exc
         if from_ms < 0:
             raise validation_error("from_date", "date_invalid")
-        after = feed.START
+        place = feed.Place(feed.START, from_ms)
     async with engine_of(request).connect() as conn:
-        # One more than asked: tells `has_more` without a count.
-        changes = await feed.read(conn, caller.tenant_id, after, size + 1, from_ms)
-        has_more = len(changes) > size
-        changes = changes[:size]
-        latest = feed.latest_per_call(changes)
-        views = await queries.by_ids(conn, caller.tenant_id, [c.transaction_id for c in latest])
-    by_id = {v.row.transaction_id: v for v in views}
-    items = [
-        sync_item(by_id[c.transaction_id], caller.tenant_id)
-        for c in latest
-        if c.transaction_id in by_id
-    ]
-    position = changes[-1].position if changes else after
+        page = await pages.next_page(conn, caller.tenant_id, place, size, fresh=not cursor)
     return ok(
         {
-            "items": items,
-            "cursor": feed.encode_cursor(secret, caller.tenant_id, position, from_ms),
-            "has_more": has_more,
+            "items": [sync_item(view, caller.tenant_id) for view in page.views],
+            "cursor": feed.encode_cursor(secret, caller.tenant_id, page.place),
+            "has_more": page.has_more,
         }
     )

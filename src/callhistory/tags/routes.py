@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from callhistory.answers import Answer, Page, Tag
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.config import get_settings
@@ -38,6 +39,7 @@ _CONFLICT: openapi.Responses = {
 @router.get(
     "/api/tags",
     summary="The tenant's tags, with how many calls carry each",
+    response_model=Answer[Page[Tag]],
     openapi_extra={
         "parameters": [
             *openapi.PAGING,
@@ -64,6 +66,7 @@ async def tag_list(request: Request, caller: Caller) -> Any:
 @router.post(
     "/api/tags",
     summary="Create a tag",
+    response_model=Answer[Tag],
     status_code=201,
     openapi_extra={"requestBody": _NAME_BODY},
     responses={**openapi.ERRORS, **_CONFLICT},
@@ -78,6 +81,7 @@ async def tag_create(request: Request, caller: Caller) -> Any:
 @router.put(
     "/api/tags/{tag_id}",
     summary="Rename a tag: every call carrying it shows the new name",
+    response_model=Answer[Tag],
     openapi_extra={"requestBody": _NAME_BODY},
     responses={**openapi.ERRORS, **_NOT_FOUND, **_CONFLICT},
 )
@@ -91,6 +95,7 @@ async def tag_rename(tag_id: str, request: Request, caller: Caller) -> Any:
 @router.delete(
     "/api/tags/{tag_id}",
     summary="Delete a tag and take it off every call",
+    response_model=Answer[Tag],
     responses={**openapi.ERRORS, **_NOT_FOUND},
 )
 async def tag_delete(tag_id: str, request: Request, caller: Caller) -> Any:

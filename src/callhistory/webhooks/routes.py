@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from callhistory import answers
+from callhistory.answers import Answer, Items
 from callhistory.auth.routes import Caller, engine_of
-from callhistory.calls import params
+from callhistory.calls import openapi, params
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.envelope import ApiError, json_object, ok, validation_error
@@ -18,14 +20,24 @@ router = APIRouter(tags=["webhooks"])
 STATUSES = ("pending", "delivered", "parked")
 
 
-@router.get("/api/webhooks/list", summary="The tenant's webhooks")
+@router.get(
+    "/api/webhooks/list",
+    summary="The tenant's webhooks",
+    response_model=Answer[Items[answers.Webhook]],
+)
 async def list_hooks(request: Request, caller: Caller) -> Any:
     async with engine_of(request).connect() as conn:
         hooks = await store.hooks_of(conn, caller.tenant_id)
     return ok({"items": [h.public() for h in hooks]})
 
 
-@router.post("/api/webhooks/register", summary="Create or replace the webhook of a type")
+@router.post(
+    "/api/webhooks/register",
+    summary="Create or replace the webhook of a type",
+    status_code=201,
+    response_model=Answer[answers.RegisteredWebhook],
+    openapi_extra={"requestBody": openapi.WEBHOOK_BODY},
+)
 async def register_hook(request: Request, caller: Caller) -> Any:
     body = await json_object(request)
     spec = body.get("webhook")
@@ -42,7 +54,13 @@ async def register_hook(request: Request, caller: Caller) -> Any:
     return ok({**hook.public(), "secret": hook.secret}, status=201)
 
 
-@router.post("/api/webhooks/destroy", summary="Delete the webhook of a type")
+@router.post(
+    "/api/webhooks/destroy",
+    summary="Delete the webhook of a type",
+    response_model=Answer[answers.WebhookDestroyed],
+    responses=openapi.WEBHOOK_NOT_FOUND,
+    openapi_extra={"parameters": openapi.HOOK_TYPE},
+)
 async def destroy_hook(request: Request, caller: Caller) -> Any:
     hook_type = request.query_params.get("hook_type", "call")
     async with writing(engine_of(request)) as conn:
@@ -51,7 +69,12 @@ async def destroy_hook(request: Request, caller: Caller) -> Any:
     return ok({"hook_type": hook_type, "deleted": True})
 
 
-@router.get("/api/webhooks/deliveries", summary="Recent delivery attempts, newest first")
+@router.get(
+    "/api/webhooks/deliveries",
+    summary="Recent delivery attempts, newest first",
+    response_model=Answer[Items[answers.Delivery]],
+    openapi_extra={"parameters": openapi.DELIVERIES_PARAMETERS},
+)
 async def list_deliveries(request: Request, caller: Caller) -> Any:
     q = request.query_params
     status = q.get("status") or None
@@ -66,6 +89,9 @@ async def list_deliveries(request: Request, caller: Caller) -> Any:
 @router.post(
     "/api/webhooks/deliveries/{delivery_id}/redeliver",
     summary="Send a delivery again (same id and body)",
+    status_code=202,
+    response_model=Answer[answers.Redelivery],
+    responses=openapi.DELIVERY_NOT_FOUND,
 )
 async def redeliver(delivery_id: str, request: Request, caller: Caller) -> Any:
     async with writing(engine_of(request)) as conn:

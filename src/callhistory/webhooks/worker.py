@@ -200,10 +200,13 @@ def http_client() -> httpx.AsyncClient:
 
 
 async def run_forever(engine: AsyncEngine, stop: asyncio.Event, interval: float = 1.0) -> None:
-    """The worker: webhooks, and exports no API process has started (e.g. it died)."""
+    """The worker: webhooks, exports no API process has started (e.g. it died), and
+    retention's pruning, a few small batches per round when it is due."""
+    from callhistory import retention
     from callhistory.config import get_settings
     from callhistory.exports import runner
 
+    pruning = retention.Schedule(get_settings())
     async with http_client() as http:
         while not stop.is_set():
             busy = 0
@@ -211,6 +214,7 @@ async def run_forever(engine: AsyncEngine, stop: asyncio.Event, interval: float 
                 busy = await run_once(engine, http)
                 for tenant_id, export_id in await runner.queued(engine, limit=1):
                     await runner.run(engine, tenant_id, export_id, get_settings().export_dir)
+                await pruning.run_if_due(engine)
             except Exception:  # a database blip must not end the worker: next round
                 log.exception("worker round failed")
             if not busy:

@@ -1,0 +1,118 @@
+"""Many rows in one statement: multi-row INSERT and UPDATE for ingest's batch paths.
+
+On PostgreSQL each column travels as one array literal, unnested server-side: one
+statement, one plan and one firing of the statement-level triggers (per-day totals, the
+change feed) whatever the row count; PostgreSQL parses a literal far faster than the
+driver encodes a list. SQLite gets an executemany (one prepared statement, reused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Table, and_, bindparam, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def _unnested(table: Table, names: Sequence[str], dialect: Dialect) -> tuple[str, str]:
+    """(`SELECT u.a, u.b::json …`, `unnest($1::text::type[], …) AS u(a, b)`) for `names`.
+    Names come from the schema, quoted."""
+    quote = dialect.identifier_preparer.quote
+    arrays, selected = [], []
+    for number, name in enumerate(names, start=1):
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            arrays.append(f"${number}::text::text[]")
+            selected.append(f"u.{quote(name)}::json")
+        else:
+            arrays.append(f"${number}::text::{column_type.compile(dialect=dialect)}[]")
+            selected.append(f"u.{quote(name)}")
+    columns = ", ".join(quote(name) for name in names)
+    return ", ".join(selected), f"unnest({', '.join(arrays)}) AS u({columns})"
+
+
+def _literals(
+    table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> tuple[str, ...]:
+    json_names = {n for n in names if isinstance(table.c[n].type, JSON)}
+    return tuple(
+        array_literal(
+            [_json_text(row[name]) for row in rows]
+            if name in json_names
+            else [row[name] for row in rows]
+        )
+        for name in names
+    )
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows (same keys) in one statement on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        await conn.execute(table.insert(), rows)
+        return
+    names = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    selected, source = _unnested(table, names, conn.dialect)
+    columns = ", ".join(quote(name) for name in names)
+    statement = f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source}"  # noqa: S608 - schema names
+    await conn.exec_driver_sql(statement, _literals(table, names, rows))
+
+
+async def update_rows(
+    conn: AsyncConnection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Update each row (same keys) matched on the `keys` columns, in one statement on
+    PostgreSQL (`UPDATE … FROM unnest(…)`), executemany elsewhere."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = [n for n in names if n not in keys]
+    if conn.dialect.name != "postgresql":
+        # Bound under other names: SQLAlchemy keeps a column's own name for its SET value.
+        by_key = (
+            update(table)
+            .where(and_(*(table.c[k] == bindparam(f"key_{k}") for k in keys)))
+            .values({n: bindparam(f"set_{n}") for n in values})
+        )
+        params = [
+            {**{f"key_{k}": row[k] for k in keys}, **{f"set_{n}": row[n] for n in values}}
+            for row in rows
+        ]
+        await conn.execute(by_key, params)
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    selected, source = _unnested(table, names, conn.dialect)
+    columns = ", ".join(quote(name) for name in names)
+    assignments = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in values)
+    matches = " AND ".join(f"t.{quote(k)} = v.{quote(k)}" for k in keys)
+    statement = (
+        f"UPDATE {quote(table.name)} AS t SET {assignments} "  # noqa: S608 - schema names
+        f"FROM (SELECT {selected} FROM {source}) AS v({columns}) WHERE {matches}"
+    )
+    await conn.exec_driver_sql(statement, _literals(table, names, rows))
+
+
+def array_literal(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal: `{1,NULL,"text with \\"quotes\\""}`."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append("NULL")
+        elif value is True:
+            out.append("t")
+        elif value is False:
+            out.append("f")
+        elif isinstance(value, int | float):
+            out.append(repr(value))
+        else:
+            out.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
