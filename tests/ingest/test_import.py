@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from callhistory.auth.keys import Tenant
 from callhistory.cli import app
 from callhistory.config import get_settings
-from callhistory.ingest import imports, rejections
+from callhistory.ingest import import_formats, rejections
 from callhistory.ingest.imports import ImportFormat, ImportProblem, replay_rejection, run_import
 from callhistory.ingest.rejections import Rejection
 from callhistory.ingest.replay import NotReplayable
@@ -128,7 +128,7 @@ async def test_asterisk_csv_import_resume_and_growth(engine: AsyncEngine, tmp_pa
 async def test_a_call_split_across_chunks_comes_out_whole(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "CHUNK", 1)
+    monkeypatch.setattr(import_formats, "CHUNK", 1)
     tenant = await tenant_with_agents(engine)
     source = copy(ASTERISK / "newcolumns-21.csv", tmp_path)
     summary = await run_import(engine, tenant, ImportFormat.asterisk_csv, source)
@@ -270,8 +270,8 @@ async def test_an_interrupted_import_continues_where_it_stopped(
 ) -> None:
     tenant = await tenant_with_agents(engine)
     source = copy(JSONL, tmp_path)
-    monkeypatch.setattr(imports, "CHUNK", 2)
-    real = imports.ingest_items
+    monkeypatch.setattr(import_formats, "CHUNK", 2)
+    real = import_formats.ingest_items
     calls_made = 0
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -281,11 +281,11 @@ async def test_an_interrupted_import_continues_where_it_stopped(
             raise RuntimeError("power cut")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "ingest_items", failing)
+    monkeypatch.setattr(import_formats, "ingest_items", failing)
     with pytest.raises(RuntimeError):
         await run_import(engine, tenant, ImportFormat.jsonl, source)
     assert await count_calls(engine, tenant) == 2
-    monkeypatch.setattr(imports, "ingest_items", real)
+    monkeypatch.setattr(import_formats, "ingest_items", real)
     rest = await run_import(engine, tenant, ImportFormat.jsonl, source)
     assert rest.resumed_at is not None and rest.stored == 2 and rest.unchanged == 0
     assert await count_calls(engine, tenant) == 4
