@@ -33,6 +33,7 @@ from callhistory.ingest.store import (
     OldUser,
     Outcome,
     agent_key,
+    agents_tagged,
     among,
     old_user,
     search_text_of,
@@ -274,9 +275,9 @@ async def _update(
     rows: list[dict[str, Any]] = []
     for entry in entries:
         stored = existing[entry.transaction_id]
-        if not stored.same_users(entry):
-            await write_users(conn, tenant_id, entry.final(), stored.users)
         kept = Kept(stored.note, stored.users, names.get(entry.transaction_id, {}))
+        if not stored.same_users(entry):
+            await write_users(conn, tenant_id, entry.final(), stored.users, agents_tagged(kept))
         rows.append(
             {
                 **entry.values,

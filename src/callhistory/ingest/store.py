@@ -74,6 +74,10 @@ class Kept:
     tags: Mapping[int, Sequence[str]] = field(default_factory=dict)  # by user_position
 
 
+def agents_tagged(kept: Kept) -> bool:
+    return any(position != CALL_OWNER and names for position, names in kept.tags.items())
+
+
 def search_text_of(values: Mapping[str, Any], agents: Sequence[AgentOnCall], kept: Kept) -> str:
     """The call's keyword text once stored with these values and agents: what
     `calls.store.refresh` would compute, without reading the call back."""
@@ -161,7 +165,7 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
         )
     )
     if not same_users:
-        await write_users(conn, tenant_id, record, old_users)
+        await write_users(conn, tenant_id, record, old_users, agents_tagged(kept))
     return "updated"
 
 
@@ -179,9 +183,14 @@ def old_user(row: Any) -> OldUser:
 
 
 async def write_users(
-    conn: AsyncConnection, tenant_id: str, record: CallRecord, old_users: Sequence[OldUser]
+    conn: AsyncConnection,
+    tenant_id: str,
+    record: CallRecord,
+    old_users: Sequence[OldUser],
+    agents_tagged: bool = True,
 ) -> None:
-    """Rewrite the call's agents, carrying each kept agent's note and tags to their new place."""
+    """Rewrite the call's agents, carrying each kept agent's note and tags to their new
+    place. `agents_tagged=False`: the caller knows no agent on the call has a tag."""
     tx = record.transaction_id
     old_by_key = {u.key: u for u in old_users}
     moved: dict[int, int] = {}  # old position -> new position
@@ -200,17 +209,15 @@ async def write_users(
                 old.note_created_date if old else None,
             )
         )
-    agent_tags = (
-        await conn.execute(
-            select(call_tags).where(
-                call_tags.c.tenant_id == tenant_id,
-                call_tags.c.transaction_id == tx,
-                call_tags.c.user_position != CALL_OWNER,
-            )
-        )
-    ).all()
-    scope = (call_tags.c.tenant_id == tenant_id, call_tags.c.transaction_id == tx)
-    await conn.execute(delete(call_tags).where(*scope, call_tags.c.user_position != CALL_OWNER))
+    scope = (
+        call_tags.c.tenant_id == tenant_id,
+        call_tags.c.transaction_id == tx,
+        call_tags.c.user_position != CALL_OWNER,
+    )
+    agent_tags: Sequence[Any] = ()
+    if agents_tagged:
+        agent_tags = (await conn.execute(select(call_tags).where(*scope))).all()
+        await conn.execute(delete(call_tags).where(*scope))
     await conn.execute(
         delete(call_users).where(
             call_users.c.tenant_id == tenant_id, call_users.c.transaction_id == tx
