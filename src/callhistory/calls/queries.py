@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import totals
 from callhistory.calls.params import CallFilter, Paging
+from callhistory.db import among
 from callhistory.evaluations import queries as evaluation_queries
 from callhistory.evaluations.queries import Evaluation
 from callhistory.phones import keyword_number, looks_like_number
@@ -187,7 +188,8 @@ async def by_ids(
     rows = (
         await conn.execute(
             select(calls).where(
-                calls.c.tenant_id == tenant_id, calls.c.transaction_id.in_(list(transaction_ids))
+                calls.c.tenant_id == tenant_id,
+                among(calls.c.transaction_id, list(transaction_ids), conn),
             )
         )
     ).all()
@@ -204,7 +206,9 @@ async def _with_parts(
     user_rows = (
         await conn.execute(
             select(call_users)
-            .where(call_users.c.tenant_id == tenant_id, call_users.c.transaction_id.in_(ids))
+            .where(
+                call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids, conn)
+            )
             .order_by(call_users.c.transaction_id, call_users.c.position)
         )
     ).all()
@@ -220,7 +224,7 @@ async def _with_parts(
                 tags,
                 and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id),
             )
-            .where(call_tags.c.tenant_id == tenant_id, call_tags.c.transaction_id.in_(ids))
+            .where(call_tags.c.tenant_id == tenant_id, among(call_tags.c.transaction_id, ids, conn))
             .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
         )
     ).all()

@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.db import among
 from callhistory.schema import call_evaluation_scores, call_evaluations
 
 
@@ -105,7 +106,7 @@ async def for_calls(
                 _s.c.evaluation_id == _e.c.id,
             ),
         )
-        .where(_e.c.tenant_id == tenant_id, _e.c.transaction_id.in_(list(transaction_ids)))
+        .where(_e.c.tenant_id == tenant_id, among(_e.c.transaction_id, list(transaction_ids), conn))
         .order_by(_e.c.transaction_id, _e.c.last_updated_date.desc(), _e.c.id, _s.c.position)
     )
     found: dict[str, list[Evaluation]] = {}

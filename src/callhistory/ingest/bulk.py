@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.store import change, tag_ids_for
-from callhistory.db import new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import CallRecord
 from callhistory.ingest.rows import insert_rows, update_rows
 from callhistory.ingest.store import (
@@ -34,7 +34,6 @@ from callhistory.ingest.store import (
     Outcome,
     agent_key,
     agents_tagged,
-    among,
     old_user,
     search_text_of,
     tag_names,

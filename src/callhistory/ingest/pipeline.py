@@ -11,13 +11,13 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import now_ms
+from callhistory.db import among, now_ms
 from callhistory.ingest import lookups
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.freeswitch import Leg, parse_leg
 from callhistory.ingest.merge import merge
-from callhistory.ingest.store import Outcome, among
+from callhistory.ingest.store import Outcome
 from callhistory.schema import cdr_legs
 
 MAX_CALLS_PER_QUERY = 1000

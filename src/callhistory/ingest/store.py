@@ -11,12 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, any_, bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.store import search_text
-from callhistory.db import new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import AgentOnCall, CallRecord
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
 from callhistory.text import unsigned
@@ -115,13 +114,6 @@ async def tag_names(
     for tx, position, name in rows:
         found.setdefault(tx, {}).setdefault(position, []).append(name)
     return found
-
-
-def among(column: Any, values: Sequence[str], conn: AsyncConnection) -> Any:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, one plan."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return column.in_(values)
 
 
 async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord) -> Outcome:
