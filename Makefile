@@ -8,7 +8,7 @@ DEMO_DB ?= $(CURDIR)/callhistory.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck install clean bench bench-api
+.PHONY: run test lint format typecheck install clean bench bench-api soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,8 @@ typecheck: $(DEV_STAMP)
 
 # Ingest throughput into PostgreSQL against its targets (minutes; not part of `make test`).
 bench: $(DEV_STAMP)
+	@# single posts come from wrk, a C load generator (docs/ingest-throughput.md)
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench.ingest
 
 # Read-path benchmark: loads BENCH_CALLS calls into a fresh PostgreSQL database (dropped
@@ -59,6 +61,12 @@ bench: $(DEV_STAMP)
 BENCH_CALLS ?= 10000000
 bench-api: $(DEV_STAMP)
 	$(BIN)/python -m bench.api --calls $(BENCH_CALLS)
+
+# Soak: a fresh PostgreSQL database, 2 workers, the mixed load at 70% of the measured peak
+# for SOAK_SECONDS; latency, errors, server RSS, nothing lost (docs/reliability.md).
+SOAK_SECONDS ?= 600
+soak: $(DEV_STAMP)
+	$(BIN)/python -m bench.soak --find-peak --duration $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache callhistory.db callhistory.db-*

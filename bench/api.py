@@ -15,6 +15,13 @@ query (all for the biggest tenant, "bench-big", over the last 30 days):
   one connection, concurrency 1), or with sqlite3 for the embedded store. `overhead`
   is API p50 (c=1) minus floor p50.
 
+On SQLite (`--database sqlite:///file.db`, or `--sqlite file.db` with `--calls`) the
+targets are the embedded store's for list page 1 (p95 ≤ 30 ms) and keyword (≤ 150 ms),
+PostgreSQL's elsewhere; and, when Datasette is installed (`--datasette auto|on|off`),
+each page-1 list query is followed by its Datasette twin on the same file at the same
+concurrency, rows "datasette: …" (bench/datasette_rows.py: what is and is not the same).
+`--explain` prints SQLite's query plan of every statement.
+
 One rich table; `--json FILE` writes the rows too. With `--calls`, the database made is
 dropped at the end unless --keep.
 """
@@ -45,6 +52,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bench import datasette_rows
 from bench import load as bench_load
 from callhistory.auth import keys
 from callhistory.calls import queries, store
@@ -62,6 +70,8 @@ QUERY_NAMES = (
     "list page 200", "search agent", "search tags", "detail", "change", "report",
     "evaluations report",
 )  # fmt: skip
+# The page-1 list queries, each followed by its Datasette twin on SQLite.
+TWINNED = tuple(n for n in QUERY_NAMES if n.startswith("list") and n != "list page 200")
 
 
 @dataclass
@@ -76,6 +86,8 @@ class Query:
     sql: Callable[[AsyncConnection], Awaitable[Any]] | None = None
     writes: bool = False
     rotate: list[str] = field(default_factory=list)  # transaction ids, one per request
+    filt: CallFilter | None = None  # a list query's filter (its Datasette twin's too)
+    page: int = 1
 
 
 @dataclass
@@ -92,6 +104,7 @@ class Result:
     target_ms: float | None
     errors: int
     sql: list[str] = field(default_factory=list)
+    note: str = ""
 
     @property
     def overhead(self) -> float:
@@ -191,7 +204,9 @@ def _workload(p: Picks) -> list[Query]:
                 await queries.page(conn, p.tenant_id, filt, paging)
 
         params = {**window, **extra, "size": SIZE, "page": page}
-        return Query(name, target, "GET", "/api/call_transaction/list", params, sql=sql)
+        return Query(
+            name, target, "GET", "/api/call_transaction/list", params, sql=sql, filt=filt, page=page
+        )
 
     def with_(**kw: Any) -> CallFilter:
         return CallFilter(p.start, p.end, **kw)
@@ -395,9 +410,15 @@ def server(url: str, workers: int) -> Iterator[str]:
 
 
 async def drive(
-    base: str, key: str, q: Query, concurrency: int, seconds: float
+    base: str,
+    key: str,
+    q: Query,
+    concurrency: int,
+    seconds: float,
+    inspect: Callable[[httpx.Response], None] | None = None,
 ) -> tuple[list[float], float, int]:
-    """Latencies (ms), requests per second and errors for `seconds` at `concurrency`."""
+    """Latencies (ms), requests per second and errors for `seconds` at `concurrency`;
+    `inspect` sees every 200 answer (Datasette's counts)."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
@@ -421,6 +442,8 @@ async def drive(
             elapsed = (time.perf_counter() - began) * 1000
             if failed:
                 errors += 1
+            elif inspect is not None:
+                inspect(response)
             latencies.append(elapsed)
 
         for _ in range(concurrency * 2):  # warm every connection and worker
@@ -440,6 +463,112 @@ async def drive(
 
 # --- the run --------------------------------------------------------------------------------
 
+# The embedded store's own targets (p95, ms): list page 1 and keyword; PostgreSQL's elsewhere.
+SQLITE_LIST_PAGE_1 = 30.0
+SQLITE_KEYWORD = 150.0
+
+
+def sqlite_targets(workload: list[Query]) -> None:
+    for q in workload:
+        if q.filt is not None and q.filt.keyword:
+            q.target_ms = SQLITE_KEYWORD
+        elif q.filt is not None and q.page == 1:
+            q.target_ms = SQLITE_LIST_PAGE_1
+
+
+def checkpoint(path: str) -> None:
+    """Everything committed into the file itself, the WAL emptied (Datasette's -i reads
+    the file only)."""
+    db = sqlite3.connect(path)
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise SystemExit(f"{path}: another connection blocks the checkpoint")
+    finally:
+        db.close()
+
+
+async def _floor(url: str, statements: list[tuple[str, tuple[Any, ...]]], writes: bool,
+                 seconds: float) -> list[float]:  # fmt: skip
+    if bench_load.is_postgres(url):
+        return await floor_postgres(url, statements, writes, seconds)
+    path = make_url(url).database or ""
+    return await asyncio.to_thread(floor_sqlite, path, statements, writes, seconds)
+
+
+async def measure(
+    base: str,
+    url: str,
+    key: str,
+    q: Query,
+    statements: list[tuple[str, tuple[Any, ...]]],
+    concurrency: int,
+    seconds: float,
+    console: Console,
+    inspect: Callable[[httpx.Response], None] | None = None,
+) -> Result:
+    console.print(f"[dim]{q.name}…[/]")
+    lat, rps, errors = await drive(base, key, q, concurrency, seconds, inspect)
+    c1, _, errors1 = await drive(base, key, q, 1, max(0.2, seconds / 3), inspect)
+    floor = await _floor(url, statements, q.writes, max(0.2, seconds / 3))
+    r = Result(
+        q.name, _pct(lat, 0.5), _pct(lat, 0.95), _pct(lat, 0.99), rps,
+        statistics.median(c1), _pct(floor, 0.5), _pct(floor, 0.95),
+        len(statements), q.target_ms, errors + errors1, [s for s, _ in statements],
+    )  # fmt: skip
+    console.print(
+        f"[dim]{r.name}: p50 {r.p50:.1f} p95 {r.p95:.1f} ms, {r.rps:.0f} req/s, "
+        f"c=1 {r.c1_p50:.1f}, floor {r.floor_p50:.1f} ms[/]"
+    )
+    return r
+
+
+async def measure_twin(
+    datasette: str, url: str, ours: str, picks: Picks, q: Query, concurrency: int,
+    seconds: float, console: Console, captured: dict[str, list[tuple[str, tuple[Any, ...]]]],
+) -> Result | None:  # fmt: skip
+    """Datasette's twin of the list query `q` (bench/datasette_rows.py), beside ours."""
+    assert q.filt is not None
+    params = datasette_rows.params(picks.tenant_id, q.filt, SIZE)
+    if params is None:
+        return None
+    name = Path(make_url(url).database or "").stem
+    twin = Query(datasette_rows.PREFIX + q.name, None, "GET", f"/{name}/calls.json", params)
+    async with httpx.AsyncClient(timeout=120) as client:
+        first = await client.get(datasette + twin.path, params=params)
+        if first.status_code != 200:
+            raise SystemExit(f"datasette answered {first.status_code}: {first.text[:500]}")
+        mine = await client.get(ours + q.path, params=q.params, headers={"x-api-key": picks.key})
+    total = int(mine.json()["payload"]["total_items"])
+    counts = datasette_rows.Counts()
+    statements = captured[twin.name] = datasette_rows.statements(first.json())
+    r = await measure(
+        datasette, url, picks.key, twin, statements, concurrency, seconds, console, counts.inspect
+    )
+    notes = [f"count null {counts.missing}×"] if counts.missing else []
+    if counts.values - {total}:
+        notes.append(f"count {sorted(counts.values)} ≠ ours {total}")
+    r.note = ", ".join(notes) or "same count"
+    return r
+
+
+def explain(url: str, name: str, statements: list[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN of each statement (what --explain prints)."""
+    if bench_load.is_postgres(url):
+        return []
+    db = sqlite3.connect(make_url(url).database or "")
+    lines = []
+    try:
+        for i, (sql, args) in enumerate(statements, 1):
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            lines.append(f"{name} [{i}] {' '.join(sql.split())[:160]}")
+            for _, parent, _, detail in db.execute(f"EXPLAIN QUERY PLAN {sql}", args):
+                lines.append(f"    {'  ' if parent else ''}{detail}")
+    finally:
+        db.close()
+    return lines
+
 
 async def run(
     url: str,
@@ -448,7 +577,11 @@ async def run(
     seconds: float,
     only: list[str] | None,
     console: Console,
+    datasette: str | None = None,
+    show_plans: bool = False,
 ) -> list[Result]:
+    """Every query of the workload on our server; with `datasette` (its command, SQLite
+    only), each page-1 list query's Datasette twin too, right after ours."""
     engine = create_engine(url)
     try:
         picks = await _picks(engine)
@@ -456,34 +589,38 @@ async def run(
         captured = {q.name: await capture(engine, q) for q in workload}
     finally:
         await engine.dispose()
+    sqlite = not bench_load.is_postgres(url)
+    if sqlite:
+        sqlite_targets(workload)
+        checkpoint(make_url(url).database or "")
     results: list[Result] = []
-    with server(url, workers) as base:
+    twins: list[Result] = []
+    with server(url, workers) as base, contextlib.ExitStack() as beside:
+        other = None
+        if datasette is not None and sqlite:
+            path = make_url(url).database or ""
+            other = beside.enter_context(datasette_rows.serve(datasette, path, _free_port()))
         for q in workload:
-            console.print(f"[dim]{q.name}…[/]")
-            lat, rps, errors = await drive(base, picks.key, q, concurrency, seconds)
-            c1, _, errors1 = await drive(base, picks.key, q, 1, max(0.2, seconds / 3))
-            statements = captured[q.name]
-            if bench_load.is_postgres(url):
-                floor = await floor_postgres(url, statements, q.writes, max(0.2, seconds / 3))
-            else:
-                path = make_url(url).database or ""
-                floor = await asyncio.to_thread(
-                    floor_sqlite, path, statements, q.writes, max(0.2, seconds / 3)
-                )
+            if q.writes and other is not None:  # Datasette's immutable file must not change
+                beside.close()
+                other = None
             results.append(
-                Result(
-                    q.name, _pct(lat, 0.5), _pct(lat, 0.95), _pct(lat, 0.99), rps,
-                    statistics.median(c1), _pct(floor, 0.5), _pct(floor, 0.95),
-                    len(statements), q.target_ms, errors + errors1,
-                    [s for s, _ in statements],
-                )
+                await measure(base, url, picks.key, q, captured[q.name], concurrency, seconds,
+                              console)
             )  # fmt: skip
-            r = results[-1]
-            console.print(
-                f"[dim]{r.name}: p50 {r.p50:.1f} p95 {r.p95:.1f} ms, {r.rps:.0f} req/s, "
-                f"c=1 {r.c1_p50:.1f}, floor {r.floor_p50:.1f} ms[/]"
-            )
-    return results
+            if other is not None and q.filt is not None and q.page == 1:
+                twin = await measure_twin(
+                    other, url, base, picks, q, concurrency, seconds, console, captured
+                )
+                twins += [twin] if twin else []
+    if show_plans:
+        for q in workload:
+            for line in explain(url, q.name, captured[q.name]):
+                console.print(line, markup=False, highlight=False)
+        for r in twins:
+            for line in explain(url, r.name, captured[r.name]):
+                console.print(line, markup=False, highlight=False)
+    return results + twins
 
 
 def table(results: list[Result], title: str) -> Table:
@@ -491,16 +628,38 @@ def table(results: list[Result], title: str) -> Table:
     for column in ("query", "p50 ms", "p95 ms", "p99 ms", "req/s", "c=1 p50", "floor p50",
                    "floor p95", "overhead", "SQL", "target p95", "ok"):  # fmt: skip
         t.add_column(column, justify="left" if column == "query" else "right")
-    for r in results:
+    for i, r in enumerate(results):
         met = r.target_ms is None or r.p95 <= r.target_ms
+        verdict = r.note or ("[green]yes[/]" if met else "[red]no[/]")
+        following = results[i + 1].name if i + 1 < len(results) else ""
         t.add_row(
             r.name, f"{r.p50:.1f}", f"{r.p95:.1f}", f"{r.p99:.1f}", f"{r.rps:,.0f}",
             f"{r.c1_p50:.1f}", f"{r.floor_p50:.1f}", f"{r.floor_p95:.1f}",
             f"{r.overhead:+.1f}", str(r.statements),
             "—" if r.target_ms is None else f"≤ {r.target_ms:g}",
-            ("[green]yes[/]" if met else "[red]no[/]") + (f" ({r.errors} err)" if r.errors else ""),
+            verdict + (f" ({r.errors} err)" if r.errors else ""),
+            end_section=following.startswith(datasette_rows.PREFIX)
+            and not r.name.startswith(datasette_rows.PREFIX),
         )  # fmt: skip
     return t
+
+
+def _datasette_command(choice: str, url: str, console: Console) -> str | None:
+    """Datasette's command when its rows are to run; says why not otherwise."""
+    if choice == "off":
+        return None
+    if bench_load.is_postgres(url):
+        if choice == "on":
+            raise SystemExit("--datasette on: Datasette serves SQLite files only")
+        return None
+    command = datasette_rows.executable()
+    if command is None:
+        if choice == "on":
+            raise SystemExit("--datasette on: datasette is not installed (pip install datasette)")
+        console.print("datasette rows skipped: datasette is not installed (pip install datasette)")
+        return None
+    console.print(f"[dim]datasette {datasette_rows.version(command)} beside ours[/]")
+    return command
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -513,7 +672,11 @@ async def _main(args: argparse.Namespace) -> None:
         )
         await bench_load.load(url, args.calls, console=Console(stderr=True))
     try:
-        results = await run(url, args.workers, args.concurrency, args.seconds, args.only, console)
+        datasette = _datasette_command(args.datasette, url, console)
+        results = await run(
+            url, args.workers, args.concurrency, args.seconds, args.only, console,
+            datasette, args.explain,
+        )  # fmt: skip
     finally:
         if made is not None and not args.keep:
             await bench_load.drop_database(made)
@@ -522,6 +685,11 @@ async def _main(args: argparse.Namespace) -> None:
         f"callhistory API, {where}, {args.workers} workers, {args.concurrency} clients, "
         f"{args.seconds:g} s per query"
     )
+    if where == "SQLite":
+        title += (
+            f"; targets: list page 1 ≤ {SQLITE_LIST_PAGE_1:g}, keyword ≤ {SQLITE_KEYWORD:g} "
+            "(SQLite's), PostgreSQL's elsewhere"
+        )
     console.print(table(results, title))
     if args.json:
         text = json.dumps([asdict(r) for r in results], indent=1)
@@ -540,6 +708,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per query, at concurrency")
     parser.add_argument("--only", nargs="*", help="queries whose name contains one of these")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--datasette",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="SQLite: Datasette's twin of each page-1 list query (auto: if installed)",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="SQLite: print each statement's query plan"
+    )
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -1,0 +1,181 @@
+"""The tables triggers on `calls` maintain, made exact after a load that bypassed them.
+
+bench.load writes calls with the triggers off (PostgreSQL: session_replication_role =
+replica; SQLite: dropped for the load and created again after), then writes what they
+would have written, one statement per table, as the migrations that made them backfill
+the calls already there:
+
+- `call_changes`, the change feed (migration 0007): one 'insert' per call, oldest first
+  (created_date, transaction_id), changed_at = last_updated_date; sequence numbers from
+  `call_changes_seq` (PostgreSQL) or after `call_changes_counter`, moved on by as many
+  (SQLite), so the next real write continues the feed.
+- `call_day_totals`, the per-day totals (migration 0006): rebuilt from the calls with
+  `callhistory.calls.totals.REBUILD_SQL` wherever a trigger maintains it. Where none does
+  (SQLite today: migration 0006 makes the table but nothing writes or reads it there)
+  it is left empty, as ingest leaves it.
+
+`check_*` then verifies both exactly and raises `Inconsistent` if not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from callhistory.calls import totals
+
+CHANGES = "call_changes"
+DAY_TOTALS = "call_day_totals"
+
+# What each call contributes to the totals (migration 0006's _DIMS, REBUILD_SQL's SELECT).
+_TOTALS_OF_CALLS = """
+SELECT tenant_id, created_date - created_date % 86400000, direction, disposition,
+       is_auto_call, coalesce(hotline, ''), coalesce(queue_destination, ''),
+       coalesce(sip_user, ''), count(*), coalesce(sum(bill_sec), 0)
+FROM calls WHERE is_deleted IS false
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+_TOTALS_ROWS = """
+SELECT tenant_id, day, direction, disposition, is_auto_call, hotline, queue_destination,
+       sip_user, calls, bill_sec FROM call_day_totals
+"""
+# Rows on one side only, both ways round (0 when the table is exactly the calls' sums).
+TOTALS_DIFFERENCE = f"""
+WITH c AS MATERIALIZED ({_TOTALS_OF_CALLS}), t AS MATERIALIZED ({_TOTALS_ROWS})
+SELECT (SELECT count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM t) AS missing)
+     + (SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM c) AS extra)
+"""
+
+_SQLITE_CHANGES = """
+INSERT INTO call_changes (tenant_id, xid, seq, transaction_id, kind, changed_at)
+SELECT tenant_id, 0,
+       (SELECT value FROM call_changes_counter)
+         + row_number() OVER (ORDER BY created_date, transaction_id),
+       transaction_id, 'insert', last_updated_date
+FROM calls WHERE tenant_id IN ({marks})
+"""
+_POSTGRES_CHANGES = """
+INSERT INTO call_changes (tenant_id, xid, seq, transaction_id, kind, changed_at)
+SELECT tenant_id, 0, nextval('call_changes_seq'), transaction_id, 'insert', last_updated_date
+FROM (SELECT tenant_id, transaction_id, last_updated_date FROM calls
+      WHERE tenant_id = ANY($1) ORDER BY created_date, transaction_id) AS c
+"""
+_POSTGRES_TRIGGER_SOURCES = """
+SELECT t.tgname || ' ' || pg_get_functiondef(t.tgfoid) FROM pg_trigger AS t
+WHERE t.tgrelid = 'calls'::regclass AND NOT t.tgisinternal
+"""
+
+
+class Inconsistent(AssertionError):
+    """A derived table does not match the calls it derives from."""
+
+
+def maintained(trigger_sources: Sequence[str], table: str) -> bool:
+    """Whether a trigger on `calls` (name and body) writes `table`."""
+    return any(table in source for source in trigger_sources)
+
+
+# --- SQLite (sqlite3, autocommit connection) ------------------------------------------------
+
+
+def sqlite_triggers(db: sqlite3.Connection, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(name, table, CREATE statement) of the triggers on these tables."""
+    marks = ", ".join("?" * len(tables))
+    return [
+        (str(name), str(table), str(sql))
+        for name, table, sql in db.execute(
+            f"SELECT name, tbl_name, sql FROM sqlite_master "
+            f"WHERE type = 'trigger' AND tbl_name IN ({marks}) ORDER BY name",
+            tuple(tables),
+        )
+    ]
+
+
+def rebuild_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: list[str]) -> None:
+    """Fill the derived tables for the loaded tenants' calls, in one transaction."""
+    db.execute("BEGIN")
+    if maintained(sources, CHANGES):
+        marks = ", ".join("?" * len(tenant_ids))
+        added = db.execute(_SQLITE_CHANGES.format(marks=marks), tuple(tenant_ids)).rowcount
+        db.execute("UPDATE call_changes_counter SET value = value + ?", (added,))
+    if maintained(sources, DAY_TOTALS):
+        db.execute("DELETE FROM call_day_totals")
+        db.execute(totals.REBUILD_SQL)
+    db.execute("COMMIT")
+
+
+def check_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: list[str]) -> str:
+    """Raise Inconsistent unless the derived tables are exact; a one-line summary."""
+    marks = ", ".join("?" * len(tenant_ids))
+    ids = tuple(tenant_ids)
+
+    def one(sql: str, args: tuple[Any, ...] = ()) -> int:
+        return int(db.execute(sql, args).fetchone()[0] or 0)
+
+    loaded = one(f"SELECT count(*) FROM calls WHERE tenant_id IN ({marks})", ids)
+    said: list[str] = []
+    if maintained(sources, CHANGES):
+        changes = one(f"SELECT count(*) FROM call_changes WHERE tenant_id IN ({marks})", ids)
+        counter, top = (
+            one("SELECT value FROM call_changes_counter"),
+            one("SELECT max(seq) FROM call_changes"),
+        )
+        if changes != loaded or counter != top:
+            raise Inconsistent(
+                f"call_changes: {changes:,} rows for {loaded:,} calls, counter {counter} "
+                f"!= last seq {top}"
+            )
+        said.append(f"call_changes {changes:,} = calls, counter at {counter:,}")
+    for table in ("call_users", "call_tags", "call_evaluations", "call_evaluation_scores"):
+        orphans = db.execute(f"PRAGMA foreign_key_check({table})").fetchmany(1)
+        if orphans:
+            raise Inconsistent(f"{table}: a row without its parent: {orphans[0]}")
+    said.append("foreign keys ok")
+    difference, rows = one(TOTALS_DIFFERENCE), one("SELECT count(*) FROM call_day_totals")
+    said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
+    return "; ".join(said)
+
+
+def _check_totals(difference: int, rows: int, kept: bool) -> str:
+    if kept:
+        if difference:
+            raise Inconsistent(f"call_day_totals: {difference} rows differ from the calls")
+        return f"call_day_totals exact ({rows:,} rows)"
+    if rows:
+        raise Inconsistent(f"call_day_totals: {rows} rows though no trigger maintains it")
+    return "call_day_totals empty (no trigger maintains it here)"
+
+
+# --- PostgreSQL (asyncpg) ---------------------------------------------------------------------
+
+
+async def postgres_sources(conn: Any) -> list[str]:
+    return [str(row[0]) for row in await conn.fetch(_POSTGRES_TRIGGER_SOURCES)]
+
+
+async def rebuild_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[str]) -> None:
+    async with conn.transaction():
+        if maintained(sources, CHANGES):
+            await conn.execute(_POSTGRES_CHANGES, list(tenant_ids))
+        if maintained(sources, DAY_TOTALS):
+            await conn.execute("DELETE FROM call_day_totals")
+            await conn.execute(totals.REBUILD_SQL)
+
+
+async def check_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[str]) -> str:
+    ids = list(tenant_ids)
+    said: list[str] = []
+    if maintained(sources, CHANGES):
+        loaded = await conn.fetchval("SELECT count(*) FROM calls WHERE tenant_id = ANY($1)", ids)
+        changes = await conn.fetchval(
+            "SELECT count(*) FROM call_changes WHERE tenant_id = ANY($1)", ids
+        )
+        if changes != loaded:
+            raise Inconsistent(f"call_changes: {changes:,} rows for {loaded:,} calls")
+        said.append(f"call_changes {changes:,} = calls")
+
+    difference = int(await conn.fetchval(TOTALS_DIFFERENCE) or 0)
+    rows = int(await conn.fetchval("SELECT count(*) FROM call_day_totals") or 0)
+    said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
+    return "; ".join(said)
