@@ -75,3 +75,70 @@ def test_the_memory_is_bounded() -> None:
         recent.put(f"key{i}", ref)
     assert len(recent._valid) <= 3
     assert recent.get("key4") == refs[4]
+
+
+async def test_requests_that_find_a_key_gone_share_one_lookup() -> None:
+    recent = keys.RecentKeys(60)
+    ref = keys.KeyRef("t1", "k1")
+    lookups = 0
+    release = asyncio.Event()
+
+    async def lookup() -> keys.KeyRef | None:
+        nonlocal lookups
+        lookups += 1
+        await release.wait()
+        return ref
+
+    waiting = [asyncio.create_task(recent.remembered("key", lookup)) for _ in range(25)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == [ref] * 25
+    assert lookups == 1
+    assert recent.get("key") == ref  # and kept for the next ones
+
+
+async def test_a_failed_lookup_fails_its_waiters_and_is_not_kept() -> None:
+    recent = keys.RecentKeys(60)
+
+    async def lookup() -> keys.KeyRef | None:
+        await asyncio.sleep(0)
+        raise ConnectionError("database down")
+
+    waiting = [asyncio.create_task(recent.remembered("key", lookup)) for _ in range(3)]
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert recent.get("key") is None and not recent._pending
+
+
+async def test_a_key_revoked_during_its_lookup_is_not_kept() -> None:
+    recent = keys.RecentKeys(60)
+    ref = keys.KeyRef("t1", "k1")
+    release = asyncio.Event()
+
+    async def lookup() -> keys.KeyRef | None:
+        await release.wait()
+        return ref  # read before the revocation committed
+
+    waiting = asyncio.create_task(recent.remembered("key", lookup))
+    await asyncio.sleep(0)
+    recent.forget("k1")
+    release.set()
+    assert await waiting == ref  # this request raced the revocation
+    assert recent.get("key") is None  # the next one looks again
+
+
+async def test_a_caller_that_hangs_up_does_not_cancel_the_others_lookup() -> None:
+    recent = keys.RecentKeys(60)
+    ref = keys.KeyRef("t1", "k1")
+    release = asyncio.Event()
+
+    async def lookup() -> keys.KeyRef | None:
+        await release.wait()
+        return ref
+
+    first = asyncio.create_task(recent.remembered("key", lookup))
+    second = asyncio.create_task(recent.remembered("key", lookup))
+    await asyncio.sleep(0)
+    first.cancel()
+    release.set()
+    assert await second == ref

@@ -329,3 +329,41 @@ async def test_awkward_text_survives_the_multi_row_insert(engine: AsyncEngine) -
     assert row.create_by == {"name": awkward, "nested": [1, None, {"x": "y"}]}
     async with writing(engine) as conn:
         assert await store_calls(conn, t.id, [Entry(record)]) == ["unchanged"]
+
+
+async def test_agents_rewritten_together_keep_their_notes_and_tags(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A batch that changes the agents of several calls: an agent's note (calls rewritten
+    together) and an agent's tags (a call rewritten alone) follow the agent to its new place."""
+    t = await make_tenant(engine)
+    thu, anh = AgentOnCall("601", full_name="Thu"), AgentOnCall("602", full_name="Anh")
+
+    def record(tx: str, *agents: AgentOnCall) -> CallRecord:
+        return CallRecord(
+            tx, now_ms() - DAY_MS, "inbound", "answered", "0912345678", "1900", agents=agents
+        )
+
+    noted, tagged, plain = (str(uuid.uuid4()) for _ in range(3))
+    async with writing(engine) as conn:
+        first = [Entry(record(tx, thu)) for tx in (noted, tagged, plain)]
+        assert await store_calls(conn, t.id, first) == ["stored"] * 3
+    for tx, change in ((noted, {"note": "Khách VIP"}), (tagged, {"tag": ["Gọi lại"]})):
+        answer = await client.post(
+            f"/api/call_transaction/change/{tx}",
+            json={"user_uuid": "601", **change},
+            headers=t.headers,
+        )
+        assert answer.status_code == 200, answer.text
+    async with writing(engine) as conn:
+        second = [Entry(record(tx, anh, thu)) for tx in (noted, tagged, plain)]
+        assert await store_calls(conn, t.id, second) == ["updated"] * 3
+    shown = {tx: (await detail(client, t, tx))["user"] for tx in (noted, tagged, plain)}
+    kept = {
+        tx: [(u["full_name"], u["note"], u["tag"]) for u in users] for tx, users in shown.items()
+    }
+    assert kept == {
+        noted: [("Anh", None, []), ("Thu", "Khách VIP", [])],
+        tagged: [("Anh", None, []), ("Thu", None, [{"name": "Gọi lại"}])],
+        plain: [("Anh", None, []), ("Thu", None, [])],
+    }

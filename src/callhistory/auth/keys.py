@@ -6,11 +6,14 @@ all tenants' keys), and keep every lookup on the tenant's shard.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -135,6 +138,34 @@ class RecentKeys:
         self.seconds = seconds
         self.capacity = capacity
         self._valid: dict[str, tuple[KeyRef, float]] = {}  # api key or key id -> until
+        # Lookups under way: when a kept key expires under load, the requests that find
+        # it gone share one lookup instead of each taking a connection for its own.
+        self._pending: dict[str, asyncio.Future[KeyRef | None]] = {}
+        self._forgotten = 0  # bumped by forget: a lookup begun before is not kept
+
+    async def remembered(
+        self, name: str, lookup: Callable[[], Awaitable[KeyRef | None]]
+    ) -> KeyRef | None:
+        """The kept answer for `name`, or the one lookup under way for it, or a new one."""
+        ref = self.get(name)
+        if ref is not None:
+            return ref
+        pending = self._pending.get(name)
+        if pending is None:
+            pending = asyncio.ensure_future(lookup())
+            self._pending[name] = pending
+            pending.add_done_callback(partial(self._settled, name, self._forgotten))
+        # Shielded: a caller that hangs up does not cancel the others' lookup.
+        return await asyncio.shield(pending)
+
+    def _settled(self, name: str, forgotten: int, done: asyncio.Future[KeyRef | None]) -> None:
+        if self._pending.get(name) is done:
+            del self._pending[name]
+        if done.cancelled() or done.exception() is not None or forgotten != self._forgotten:
+            return
+        ref = done.result()
+        if ref is not None:
+            self.put(name, ref)
 
     def get(self, name: str) -> KeyRef | None:
         found = self._valid.get(name)
@@ -153,6 +184,7 @@ class RecentKeys:
         self._valid[name] = (ref, time.monotonic() + self.seconds)
 
     def forget(self, key_id: str) -> None:
+        self._forgotten += 1
         for name in [n for n, (ref, _) in self._valid.items() if ref.key_id == key_id]:
             del self._valid[name]
 
@@ -167,22 +199,20 @@ def configure_recent_keys(seconds: float) -> None:
 
 async def verify_key_recent(engine: AsyncEngine, api_key: str) -> KeyRef | None:
     """verify_key, answered from `recent` when this process verified the key lately."""
-    ref = recent.get(api_key)
-    if ref is not None:
-        return ref
-    async with engine.connect() as conn:
-        ref = await verify_key(conn, api_key)
-    if ref is not None:
-        recent.put(api_key, ref)
-    return ref
+
+    async def lookup() -> KeyRef | None:
+        async with engine.connect() as conn:
+            return await verify_key(conn, api_key)
+
+    return await recent.remembered(api_key, lookup)
 
 
 async def key_is_active_recent(engine: AsyncEngine, ref: KeyRef) -> bool:
     """key_is_active (a token's key), answered from `recent` likewise."""
-    if recent.get(ref.key_id) == ref:
-        return True
-    async with engine.connect() as conn:
-        active = await key_is_active(conn, ref)
-    if active:
-        recent.put(ref.key_id, ref)
-    return active
+
+    async def lookup() -> KeyRef | None:
+        async with engine.connect() as conn:
+            return ref if await key_is_active(conn, ref) else None
+
+    # Keyed by the key and its tenant: a token naming a key of another tenant is inactive.
+    return await recent.remembered(f"{ref.key_id}@{ref.tenant_id}", lookup) == ref

@@ -9,12 +9,14 @@ not carry (agents, user ids, tags, keyword) count the calls themselves, as does 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.ingest.rows import insert_rows
 from callhistory.schema import call_day_totals, calls
 
 _t = call_day_totals
@@ -119,3 +121,41 @@ async def rebuild(conn: AsyncConnection) -> None:
     """Recount every tenant's totals from the calls (after a load that bypassed triggers)."""
     await conn.exec_driver_sql("DELETE FROM call_day_totals")
     await conn.exec_driver_sql(REBUILD_SQL)
+
+
+_GROUP = ("direction", "disposition", "is_auto_call", "hotline", "queue_destination", "sip_user")
+_KEY = ("tenant_id", "day", *_GROUP)
+
+
+def _key(tenant_id: str, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    created = values.get("created_date")
+    direction, disposition, auto = (values.get(n) for n in _GROUP[:3])
+    if created is None or direction is None or disposition is None or auto is None:
+        return None  # a row the calls table refuses anyway
+    day = created - created % DAY_MS
+    rest = (values.get(n) or "" for n in _GROUP[3:])
+    return (tenant_id, day, direction, disposition, bool(auto), *rest)
+
+
+async def lock_groups(
+    conn: AsyncConnection, tenant_id: str, rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """Lock, in one order and one statement, the totals rows that writing calls with
+    these values (old and new) will change: the triggers lock them statement by statement,
+    so two transactions inserting then updating calls of the same days could otherwise
+    take them in opposite orders and deadlock. A group not yet counted is made at zero.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = {k for k in (_key(tenant_id, row) for row in rows) if k is not None}
+    if not keys:
+        return
+    # Sorted by PostgreSQL, as the triggers sort (its collation, not Python's order); each
+    # conflict locks the existing row.
+    key = ", ".join(_KEY)
+    await insert_rows(
+        conn,
+        _t,
+        [{**dict(zip(_KEY, k, strict=True)), "calls": 0, "bill_sec": 0} for k in keys],
+        tail=f"ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET calls = {_t.name}.calls",
+    )

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.calls import totals
 from callhistory.calls.store import change, tag_ids_for
 from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import CallRecord
@@ -34,6 +35,7 @@ from callhistory.ingest.store import (
     Outcome,
     agent_key,
     agents_tagged,
+    new_user_rows,
     old_user,
     search_text_of,
     tag_names,
@@ -204,6 +206,15 @@ async def _together(
         else:
             new[tx] = entry
             outcomes.append("stored")
+    if new and changed:  # two statements on calls: their totals locked first, in order
+        await totals.lock_groups(
+            conn,
+            tenant_id,
+            [
+                *(e.values for e in (*new.values(), *changed.values())),
+                *(dict(zip(COLUMNS, existing[tx].values, strict=True)) for tx in changed),
+            ],
+        )
     await _insert(conn, tenant_id, list(new.values()))
     await _update(conn, tenant_id, list(changed.values()), existing)
     return outcomes
@@ -272,11 +283,20 @@ async def _update(
     changed_at = now_ms()
     names = await tag_names(conn, tenant_id, [e.transaction_id for e in entries])
     rows: list[dict[str, Any]] = []
+    # Calls whose agents changed and carry no agent tag: their agents rewritten together
+    # (one delete, one insert); a call with agent tags moves them one call at a time.
+    rewritten: list[str] = []
+    user_rows: list[dict[str, Any]] = []
     for entry in entries:
         stored = existing[entry.transaction_id]
         kept = Kept(stored.note, stored.users, names.get(entry.transaction_id, {}))
-        if not stored.same_users(entry):
-            await write_users(conn, tenant_id, entry.final(), stored.users, agents_tagged(kept))
+        if stored.same_users(entry):
+            pass
+        elif agents_tagged(kept):
+            await write_users(conn, tenant_id, entry.final(), stored.users)
+        else:
+            rewritten.append(entry.transaction_id)
+            user_rows.extend(new_user_rows(tenant_id, entry.final(), stored.users)[0])
         rows.append(
             {
                 **entry.values,
@@ -285,4 +305,12 @@ async def _update(
                 "last_updated_date": changed_at,
             }
         )
+    if rewritten:
+        await conn.execute(
+            delete(call_users).where(
+                call_users.c.tenant_id == tenant_id,
+                among(call_users.c.transaction_id, rewritten, conn),
+            )
+        )
+        await insert_rows(conn, call_users, user_rows)
     await update_rows(conn, calls, ("tenant_id", "transaction_id"), rows)

@@ -48,18 +48,24 @@ def _literals(
     )
 
 
-async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows (same keys) in one statement on PostgreSQL, executemany elsewhere."""
+async def insert_rows(
+    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], tail: str = ""
+) -> None:
+    """Many rows (same keys) in one statement on PostgreSQL, executemany elsewhere.
+    `tail` follows the row source (`ORDER BY …`, `ON CONFLICT …`): PostgreSQL only."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
+        assert not tail, "the tail is PostgreSQL's"
         await conn.execute(table.insert(), rows)
         return
     names = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
     selected, source = _unnested(table, names, conn.dialect)
     columns = ", ".join(quote(name) for name in names)
-    statement = f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source}"  # noqa: S608 - schema names
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source} {tail}"  # noqa: S608 - schema names
+    )
     await conn.exec_driver_sql(statement, _literals(table, names, rows))
 
 

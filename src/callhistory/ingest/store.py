@@ -174,18 +174,13 @@ def old_user(row: Any) -> OldUser:
     return OldUser(agent_key(row), row.position, row.note, row.note_created_date)
 
 
-async def write_users(
-    conn: AsyncConnection,
-    tenant_id: str,
-    record: CallRecord,
-    old_users: Sequence[OldUser],
-    agents_tagged: bool = True,
-) -> None:
-    """Rewrite the call's agents, carrying each kept agent's note and tags to their new
-    place. `agents_tagged=False`: the caller knows no agent on the call has a tag."""
-    tx = record.transaction_id
+def new_user_rows(
+    tenant_id: str, record: CallRecord, old_users: Sequence[OldUser]
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The call's agent rows, each kept agent's note carried along, and where each kept
+    agent moved (old position -> new position)."""
     old_by_key = {u.key: u for u in old_users}
-    moved: dict[int, int] = {}  # old position -> new position
+    moved: dict[int, int] = {}
     rows = []
     for position, agent in enumerate(record.agents):
         old = old_by_key.get(agent_key(agent))
@@ -201,6 +196,20 @@ async def write_users(
                 old.note_created_date if old else None,
             )
         )
+    return rows, moved
+
+
+async def write_users(
+    conn: AsyncConnection,
+    tenant_id: str,
+    record: CallRecord,
+    old_users: Sequence[OldUser],
+    agents_tagged: bool = True,
+) -> None:
+    """Rewrite the call's agents, carrying each kept agent's note and tags to their new
+    place. `agents_tagged=False`: the caller knows no agent on the call has a tag."""
+    tx = record.transaction_id
+    rows, moved = new_user_rows(tenant_id, record, old_users)
     scope = (
         call_tags.c.tenant_id == tenant_id,
         call_tags.c.transaction_id == tx,
