@@ -62,8 +62,9 @@ BENCH_CALLS ?= 10000000
 bench-api: $(DEV_STAMP)
 	$(BIN)/python -m bench.api --calls $(BENCH_CALLS)
 
-# Soak: a fresh PostgreSQL database, 2 workers, the mixed load at 70% of the measured peak
-# for SOAK_SECONDS; latency, errors, server RSS, nothing lost (docs/reliability.md).
+# Soak: a fresh PostgreSQL database, 2 workers, the mixed load at 70% of the peak measured
+# over 60 s (long enough to include the webhook deliveries the load causes) for
+# SOAK_SECONDS; latency, errors, server RSS, nothing lost (docs/reliability.md).
 SOAK_SECONDS ?= 600
 soak: $(DEV_STAMP)
 	$(BIN)/python -m bench.soak --find-peak --duration $(SOAK_SECONDS)

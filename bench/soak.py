@@ -962,7 +962,7 @@ class Options:
     duration: float = 600.0
     rate: float = 20.0
     find_peak: bool = False
-    peak_seconds: float = 20.0
+    peak_seconds: float = 60.0  # long enough to include the webhook deliveries the load causes
     peak_clients: int = 16
     load_fraction: float = 0.7
     seed_calls: int = 20_000

@@ -46,3 +46,12 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLHISTORY_MAX_PAGE_SIZE", "many")
     with pytest.raises(ValueError, match="CALLHISTORY_MAX_PAGE_SIZE"):
         Settings.from_env()
+
+
+def test_the_database_pool_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().database_pool_size == 20
+    monkeypatch.setenv("CALLHISTORY_DATABASE_POOL_SIZE", "5")
+    assert Settings.from_env().database_pool_size == 5
+    monkeypatch.setenv("CALLHISTORY_DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        Settings.from_env()

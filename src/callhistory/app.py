@@ -43,7 +43,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = engine or create_engine(settings.database_url)
+        app.state.engine = engine or create_engine(
+            settings.database_url, settings.database_pool_size
+        )
         # `serve` runs the webhook/export worker beside the API unless CALLHISTORY_WORKER=off
         # (then run `callhistory worker` on its own); tests hand in an engine and drive it.
         stop = asyncio.Event()

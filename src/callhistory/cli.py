@@ -43,7 +43,7 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bo
     """Run `work` on the configured database (migrated first), then close it."""
 
     async def main() -> T:
-        engine = create_engine(get_settings().database_url)
+        engine = create_engine(get_settings().database_url, get_settings().database_pool_size)
         try:
             if migrated:
                 await migrate(engine)

@@ -19,6 +19,13 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CALLHISTORY_{name}", default)
 
 
+def _env_positive(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 1:
+        raise ValueError(f"CALLHISTORY_{name} must be at least 1, got {value}")
+    return value
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(f"CALLHISTORY_{name}")
     if raw is None or raw.strip() == "":
@@ -47,6 +54,7 @@ class UnsafeSettings(ValueError):
 class Settings:
     environment: str = "development"  # or "production"
     database_url: str = field(default_factory=_default_database_url)
+    database_pool_size: int = 20  # PostgreSQL connections per process
     secret_key: str = DEFAULT_SECRET
     token_ttl_seconds: int = 24 * 3600
     key_cache_seconds: float = 1.0
@@ -76,6 +84,7 @@ class Settings:
         return cls(
             environment=_env("ENVIRONMENT", "development").strip().lower(),
             database_url=_env("DATABASE_URL", "") or _default_database_url(),
+            database_pool_size=_env_positive("DATABASE_POOL_SIZE", 20),
             secret_key=_env("SECRET_KEY", DEFAULT_SECRET),
             token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 24 * 3600),
             key_cache_seconds=_env_float("KEY_CACHE_SECONDS", 1.0),

@@ -53,13 +53,19 @@ def _json_text(value: Any) -> str:
 _JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
+    """The engine; on PostgreSQL a pool of `pool_size` connections kept open. No overflow:
+    a connection opened for a burst and closed after costs the server a process start and
+    the driver its set-up queries, again and again under a steady load above the pool;
+    requests beyond the pool wait for a connection instead (503 after 30 s)."""
     target = async_url(url)
     if target.startswith("sqlite"):
         engine = create_async_engine(target, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(target, pool_size=10, max_overflow=10, pool_pre_ping=True, **_JSON)
+    return create_async_engine(
+        target, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **_JSON
+    )
 
 
 def among(column: Any, values: Sequence[str], conn: AsyncConnection) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 import httpx
@@ -20,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory import __version__
-from callhistory.db import now_ms, writing
+from callhistory.db import among, now_ms, writing
 from callhistory.schema import webhook_deliveries, webhooks
 from callhistory.webhooks import store
 from callhistory.webhooks.signing import signature
@@ -99,16 +100,17 @@ async def claim(engine: AsyncEngine, now: int, limit: int = CLAIM_BATCH) -> list
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(of=d, skip_locked=True)  # workers side by side
             rows = (await conn.execute(query)).all()
-            for row in rows:
+            if rows:  # the lease, for the whole claim in one statement
                 await conn.execute(
                     update(d)
-                    .where(d.c.tenant_id == tenant_id, d.c.id == row.id)
+                    .where(d.c.tenant_id == tenant_id, among(d.c.id, [r.id for r in rows], conn))
                     .values(
-                        attempts=row.attempts + 1,
+                        attempts=d.c.attempts + 1,
                         next_attempt_at=now + LEASE_MS,
                         last_attempt_at=now,
                     )
                 )
+            for row in rows:
                 claimed.append(
                     Claimed(
                         tenant_id,
@@ -151,37 +153,62 @@ async def send(http: httpx.AsyncClient, claimed: list[Claimed], now: int) -> lis
 
 
 async def mark(engine: AsyncEngine, results: list[Result], now: int) -> None:
-    d, h = webhook_deliveries, webhooks
+    """Record the answers: the deliveries that succeeded together, in one transaction
+    (one statement per tenant and status code); each failure on its own."""
+    await _mark_delivered(engine, [r for r in results if r.ok])
     for result in results:
-        c = result.delivery
-        async with writing(engine) as conn:
-            hook_key = (h.c.tenant_id == c.tenant_id) & (h.c.id == c.hook_id)
-            key = (d.c.tenant_id == c.tenant_id) & (d.c.id == c.id)
-            if result.ok:
-                await conn.execute(
-                    update(d)
-                    .where(key)
-                    .values(status="delivered", response_code=result.status_code, error=None)
-                )
-                await conn.execute(update(h).where(hook_key).values(failing_since=None))
-                continue
-            parked = now >= c.retry_until
+        if not result.ok:
+            await _mark_failed(engine, result, now)
+
+
+async def _mark_delivered(engine: AsyncEngine, results: list[Result]) -> None:
+    if not results:
+        return
+    d, h = webhook_deliveries, webhooks
+    ids: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+    for result in results:
+        ids[(result.delivery.tenant_id, result.status_code)].append(result.delivery.id)
+    async with writing(engine) as conn:
+        for (tenant_id, code), chosen in ids.items():
             await conn.execute(
                 update(d)
-                .where(key)
-                .values(
-                    status="parked" if parked else "pending",
-                    next_attempt_at=now + backoff_ms(c.attempt),
-                    response_code=result.status_code,
-                    error=result.error,
-                )
+                .where(d.c.tenant_id == tenant_id, among(d.c.id, chosen, conn))
+                .values(status="delivered", response_code=code, error=None)
             )
-            since = await conn.scalar(select(h.c.failing_since).where(hook_key))
-            if since is None:
-                await conn.execute(update(h).where(hook_key).values(failing_since=now))
-            elif now - int(since) >= store.DAY_MS:
-                await conn.execute(update(h).where(hook_key).values(status="paused"))
-                log.warning("webhook %s paused after failing for a day", c.hook_id)
+        for tenant_id, hook_id in sorted(
+            {(r.delivery.tenant_id, r.delivery.hook_id) for r in results}
+        ):
+            await conn.execute(
+                update(h)
+                .where(
+                    h.c.tenant_id == tenant_id, h.c.id == hook_id, h.c.failing_since.is_not(None)
+                )
+                .values(failing_since=None)
+            )
+
+
+async def _mark_failed(engine: AsyncEngine, result: Result, now: int) -> None:
+    d, h = webhook_deliveries, webhooks
+    c = result.delivery
+    async with writing(engine) as conn:
+        hook_key = (h.c.tenant_id == c.tenant_id) & (h.c.id == c.hook_id)
+        parked = now >= c.retry_until
+        await conn.execute(
+            update(d)
+            .where(d.c.tenant_id == c.tenant_id, d.c.id == c.id)
+            .values(
+                status="parked" if parked else "pending",
+                next_attempt_at=now + backoff_ms(c.attempt),
+                response_code=result.status_code,
+                error=result.error,
+            )
+        )
+        since = await conn.scalar(select(h.c.failing_since).where(hook_key))
+        if since is None:
+            await conn.execute(update(h).where(hook_key).values(failing_since=now))
+        elif now - int(since) >= store.DAY_MS:
+            await conn.execute(update(h).where(hook_key).values(status="paused"))
+            log.warning("webhook %s paused after failing for a day", c.hook_id)
 
 
 async def run_once(engine: AsyncEngine, http: httpx.AsyncClient, now: int | None = None) -> int:
