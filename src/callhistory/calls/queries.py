@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,13 +53,21 @@ def _keyword_condition(keyword: str) -> ColumnElement[bool]:
     return or_(and_(*words), by_id) if words else by_id
 
 
-def _agent_exists(f: CallFilter, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(
-        call_users.c.tenant_id == calls.c.tenant_id,
-        call_users.c.transaction_id == calls.c.transaction_id,
-        # call_users.created_date is the call's: the window reads the agent's index range
-        call_users.c.created_date.between(f.from_ms, f.to_ms),
-        or_(*conditions),
+def _among_calls(table: Table, tenant_id: str, f: CallFilter, *conditions: Any) -> Any:
+    """The calls having a `table` row (agents, tags) of the window that meets `conditions`.
+
+    IN, not a correlated EXISTS: the matching rows of the window are read once, through
+    the index on their own column, into a set. As EXISTS, SQLite (no statistics) probed
+    that same index once per call of the window: 37 s to count a month of one tag on a
+    million calls, 30 ms this way.
+    """
+    return calls.c.transaction_id.in_(
+        select(table.c.transaction_id).where(
+            table.c.tenant_id == tenant_id,
+            # the row's created_date is the call's: the window reads the index range
+            table.c.created_date.between(f.from_ms, f.to_ms),
+            *conditions,
+        )
     )
 
 
@@ -83,28 +91,17 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
     if f.is_auto_call is not None:
         conds.append(calls.c.is_auto_call.is_(f.is_auto_call))
     if f.agents:
-        conds.append(_agent_exists(f, call_users.c.email.in_(f.agents)))
+        conds.append(_among_calls(call_users, tenant_id, f, call_users.c.email.in_(f.agents)))
     if f.user_uuids:
-        # IN, not EXISTS, beside the OR: the agent's calls of the window are read once
-        # (a hashed set), not probed for every call of the window
-        on_call = select(call_users.c.transaction_id).where(
-            call_users.c.tenant_id == tenant_id,
-            call_users.c.created_date.between(f.from_ms, f.to_ms),
-            or_(
-                call_users.c.user_uuid.in_(f.user_uuids),
-                call_users.c.sip_user.in_(f.user_uuids),
-            ),
+        on_call = _among_calls(
+            call_users,
+            tenant_id,
+            f,
+            or_(call_users.c.user_uuid.in_(f.user_uuids), call_users.c.sip_user.in_(f.user_uuids)),
         )
-        conds.append(or_(calls.c.sip_user.in_(f.user_uuids), calls.c.transaction_id.in_(on_call)))
+        conds.append(or_(calls.c.sip_user.in_(f.user_uuids), on_call))
     if f.tag_ids:
-        conds.append(
-            exists().where(
-                call_tags.c.tenant_id == calls.c.tenant_id,
-                call_tags.c.transaction_id == calls.c.transaction_id,
-                call_tags.c.created_date.between(f.from_ms, f.to_ms),
-                call_tags.c.tag_id.in_(f.tag_ids),
-            )
-        )
+        conds.append(_among_calls(call_tags, tenant_id, f, call_tags.c.tag_id.in_(f.tag_ids)))
     if f.keyword:
         conds.append(_keyword_condition(f.keyword))
     return conds
