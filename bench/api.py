@@ -33,11 +33,9 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -52,7 +50,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bench import datasette_rows
+from bench import datasette_rows, serving
 from bench import load as bench_load
 from callhistory.auth import keys
 from callhistory.calls import queries, store
@@ -370,43 +368,28 @@ def floor_sqlite(
 # --- the server and the load ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def server(url: str, workers: int) -> Iterator[str]:
-    port = _free_port()
+    port = serving.free_port()
     env = {
         **os.environ,
         "CALLHISTORY_DATABASE_URL": url,
         "CALLHISTORY_RATE_LIMIT_API": "0",  # unlimited: one key makes every request
         "CALLHISTORY_LOG_LEVEL": "warning",
     }
-    cli = Path(sys.executable).with_name("callhistory")
-    command = [str(cli), "serve", "--workers", str(workers), "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    command = [*serving.callhistory_command(), "serve", "--workers", str(workers)]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/api/health", timeout=1).status_code < 500:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start in 120 s")
-            time.sleep(0.2)
+    with serving.running(
+        "the server", process, lambda: serving.answers(f"{base}/api/health", lambda s: s < 500)
+    ):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def drive(
@@ -599,7 +582,7 @@ async def run(
         other = None
         if datasette is not None and sqlite:
             path = make_url(url).database or ""
-            other = beside.enter_context(datasette_rows.serve(datasette, path, _free_port()))
+            other = beside.enter_context(datasette_rows.serve(datasette, path, serving.free_port()))
         for q in workload:
             if q.writes and other is not None:  # Datasette's immutable file must not change
                 beside.close()

@@ -33,7 +33,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -43,6 +42,7 @@ import httpx
 from sqlalchemy import and_, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from bench import serving
 from callhistory.calls import queries
 from callhistory.calls.params import CallFilter
 from callhistory.schema import calls
@@ -72,32 +72,15 @@ def version(command: str) -> str:
 @contextlib.contextmanager
 def serve(command: str, path: str, port: int) -> Iterator[str]:
     """`datasette serve -i path` on 127.0.0.1:port until the block ends; its base URL."""
-    proc = subprocess.Popen(
+    process = subprocess.Popen(
         [command, "serve", "-i", path, "-h", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                error = proc.stderr.read()[-2000:] if proc.stderr else ""
-                raise SystemExit(f"datasette exited with {proc.returncode}: {error}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/-/versions.json", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("datasette did not start in 120 s")
-            time.sleep(0.2)
+    with serving.running("datasette", process, lambda: serving.answers(f"{base}/-/versions.json")):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _literal_where(tenant_id: str, f: CallFilter, only: CallFilter) -> str | None:

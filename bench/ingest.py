@@ -35,8 +35,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,7 +53,7 @@ from rich.table import Table
 from sqlalchemy import literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench import wrk
+from bench import serving, wrk
 from bench.legs import Call, CallMaker, check_calls
 from callhistory.auth import keys
 from callhistory.carriers import MOBILE_PREFIXES
@@ -277,23 +275,6 @@ async def clone_directory(engine: AsyncEngine, source: str, target: str) -> None
 # ---- the server -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _callhistory() -> list[str]:
-    script = Path(sys.executable).with_name("callhistory")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("callhistory")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from callhistory.cli import app; app()"]
-
-
 def _env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -305,20 +286,8 @@ def _env(database_url: str) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def server(database_url: str, workers: int, probe_key: str) -> AsyncIterator[str]:
     """`callhistory serve` on a free port, until it answers; its base URL."""
-    port = _free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the process
-    process = await asyncio.create_subprocess_exec(
-        *_callhistory(),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        env=_env(database_url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
+    process, port = await serving.start_serve(workers, _env(database_url), log, ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
@@ -338,13 +307,7 @@ async def server(database_url: str, workers: int, probe_key: str) -> AsyncIterat
                 await asyncio.sleep(0.2)
         yield base
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await serving.stop(process, 30)
         log.close()
 
 
@@ -538,7 +501,7 @@ async def post_batches(
 def import_available() -> str:
     """Empty when `callhistory import` exists, else why not."""
     done = subprocess.run(
-        [*_callhistory(), "import", "--help"],
+        [*serving.callhistory_command(), "import", "--help"],
         capture_output=True,
         text=True,
         check=False,
@@ -564,7 +527,15 @@ def back_fill(database_url: str, tenant: str, items: Sequence[dict[str, Any]]) -
                 out.write(orjson.dumps(item) + b"\n")
         began = time.perf_counter()
         done = subprocess.run(
-            [*_callhistory(), "import", "--format", "jsonl", str(path), "--tenant", tenant],
+            [
+                *serving.callhistory_command(),
+                "import",
+                "--format",
+                "jsonl",
+                str(path),
+                "--tenant",
+                tenant,
+            ],
             env=_env(database_url),
             capture_output=True,
             text=True,

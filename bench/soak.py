@@ -61,11 +61,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, text
 
+from bench import serving
 from bench.ingest import (
     ADMIN_URL,
     PostgresUnavailable,
-    _callhistory,
-    _free_port,
     form_body,
     percentile,
     scratch_database,
@@ -742,7 +741,6 @@ def _tail(path: Path, size: int = 2000) -> str:
 async def server(url: str, workers: int, log_path: Path) -> AsyncIterator[tuple[str, int]]:
     """`callhistory serve` on a free port, until it and its workers answer; its base URL
     and pid."""
-    port = _free_port()
     env = {
         **os.environ,
         "CALLHISTORY_DATABASE_URL": url,
@@ -756,18 +754,7 @@ async def server(url: str, workers: int, log_path: Path) -> AsyncIterator[tuple[
         "CALLHISTORY_EXPORT_DIR": str(log_path.parent / "exports"),
     }
     with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            *_callhistory(),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=ROOT,
-        )
+        process, port = await serving.start_serve(workers, env, log, ROOT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + SERVER_START_SECONDS
@@ -788,13 +775,7 @@ async def server(url: str, workers: int, log_path: Path) -> AsyncIterator[tuple[
                     await asyncio.sleep(0.3)
             yield base, process.pid
         finally:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), timeout=40)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await serving.stop(process, 40)
 
 
 # ---- the webhook receiver -------------------------------------------------------------
