@@ -62,12 +62,14 @@ BENCH_CALLS ?= 10000000
 bench-api: $(DEV_STAMP)
 	$(BIN)/python -m bench.api --calls $(BENCH_CALLS)
 
-# Soak: a fresh PostgreSQL database, 2 workers, the mixed load at 70% of the peak measured
-# over 60 s (long enough to include the webhook deliveries the load causes) for
-# SOAK_SECONDS; latency, errors, server RSS, nothing lost (docs/reliability.md).
+# Soak: a fresh PostgreSQL database with a tenant of SOAK_CALLS calls, 2 workers, the
+# mixed load at 70% of the peak measured over 60 s (long enough to include the webhook
+# deliveries the load causes) for SOAK_SECONDS; latency, errors, server RSS, nothing lost
+# (docs/reliability.md).
 SOAK_SECONDS ?= 600
+SOAK_CALLS ?= 200000
 soak: $(DEV_STAMP)
-	$(BIN)/python -m bench.soak --find-peak --duration $(SOAK_SECONDS)
+	$(BIN)/python -m bench.soak --find-peak --seed-calls $(SOAK_CALLS) --duration $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache callhistory.db callhistory.db-*
