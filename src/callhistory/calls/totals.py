@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import DAY_MS, CallFilter
-from callhistory.ingest.rows import insert_rows
+from callhistory.rows import insert_rows
 from callhistory.schema import call_day_totals, calls
 
 _t = call_day_totals

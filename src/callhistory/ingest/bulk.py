@@ -28,7 +28,6 @@ from callhistory.calls import totals
 from callhistory.calls.store import change, tag_ids_for
 from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import CallRecord
-from callhistory.ingest.rows import insert_rows, update_rows
 from callhistory.ingest.store import (
     Kept,
     OldUser,
@@ -43,6 +42,7 @@ from callhistory.ingest.store import (
     user_row,
     write_users,
 )
+from callhistory.rows import insert_rows, update_rows
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls
 from callhistory.text import fold
 

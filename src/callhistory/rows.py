@@ -1,4 +1,5 @@
-"""Many rows in one statement: multi-row INSERT and UPDATE for ingest's batch paths.
+"""Many rows in one statement: multi-row INSERT and UPDATE for the batch paths (ingest,
+the per-day totals' locks).
 
 On PostgreSQL each column travels as one array literal, unnested server-side: one
 statement, one plan and one firing of the statement-level triggers (per-day totals, the
