@@ -43,7 +43,8 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bo
     """Run `work` on the configured database (migrated first), then close it."""
 
     async def main() -> T:
-        engine = create_engine(get_settings().database_url, get_settings().database_pool_size)
+        settings = get_settings()
+        engine = create_engine(settings.database_url, settings.database_pool_size)
         try:
             if migrated:
                 await migrate(engine)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,12 +29,12 @@ from callhistory.calls.store import change, tag_ids_for
 from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import CallRecord
 from callhistory.ingest.store import (
+    AgentsRewrite,
     Kept,
     OldUser,
     Outcome,
     agent_key,
     agents_tagged,
-    new_user_rows,
     old_user,
     search_text_of,
     tag_names,
@@ -283,20 +283,12 @@ async def _update(
     changed_at = now_ms()
     names = await tag_names(conn, tenant_id, [e.transaction_id for e in entries])
     rows: list[dict[str, Any]] = []
-    # Calls whose agents changed and carry no agent tag: their agents rewritten together
-    # (one delete, one insert); a call with agent tags moves them one call at a time.
-    rewritten: list[str] = []
-    user_rows: list[dict[str, Any]] = []
+    rewrites: list[AgentsRewrite] = []  # their agents written together after the loop
     for entry in entries:
         stored = existing[entry.transaction_id]
         kept = Kept(stored.note, stored.users, names.get(entry.transaction_id, {}))
-        if stored.same_users(entry):
-            pass
-        elif agents_tagged(kept):
-            await write_users(conn, tenant_id, entry.final(), stored.users)
-        else:
-            rewritten.append(entry.transaction_id)
-            user_rows.extend(new_user_rows(tenant_id, entry.final(), stored.users)[0])
+        if not stored.same_users(entry):
+            rewrites.append(AgentsRewrite(entry.final(), stored.users, agents_tagged(kept)))
         rows.append(
             {
                 **entry.values,
@@ -305,12 +297,5 @@ async def _update(
                 "last_updated_date": changed_at,
             }
         )
-    if rewritten:
-        await conn.execute(
-            delete(call_users).where(
-                call_users.c.tenant_id == tenant_id,
-                among(call_users.c.transaction_id, rewritten, conn),
-            )
-        )
-        await insert_rows(conn, call_users, user_rows)
+    await write_users(conn, tenant_id, rewrites)
     await update_rows(conn, calls, ("tenant_id", "transaction_id"), rows)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callhistory.calls.store import search_text
 from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import AgentOnCall, CallRecord
+from callhistory.rows import insert_rows
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
 from callhistory.text import unsigned
 
@@ -157,7 +158,7 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
         )
     )
     if not same_users:
-        await write_users(conn, tenant_id, record, old_users, agents_tagged(kept))
+        await write_users(conn, tenant_id, [AgentsRewrite(record, old_users, agents_tagged(kept))])
     return "updated"
 
 
@@ -199,41 +200,56 @@ def new_user_rows(
     return rows, moved
 
 
+@dataclass(frozen=True)
+class AgentsRewrite:
+    """A call whose agents change, what it had, and whether any of them has a tag (False:
+    the caller knows none has, so no tag is read or moved)."""
+
+    record: CallRecord
+    old_users: Sequence[OldUser]
+    agents_tagged: bool = True
+
+
 async def write_users(
-    conn: AsyncConnection,
-    tenant_id: str,
-    record: CallRecord,
-    old_users: Sequence[OldUser],
-    agents_tagged: bool = True,
+    conn: AsyncConnection, tenant_id: str, rewrites: Sequence[AgentsRewrite]
 ) -> None:
-    """Rewrite the call's agents, carrying each kept agent's note and tags to their new
-    place. `agents_tagged=False`: the caller knows no agent on the call has a tag."""
-    tx = record.transaction_id
-    rows, moved = new_user_rows(tenant_id, record, old_users)
-    scope = (
-        call_tags.c.tenant_id == tenant_id,
-        call_tags.c.transaction_id == tx,
-        call_tags.c.user_position != CALL_OWNER,
-    )
+    """Rewrite the calls' agents, all together (one delete, one insert), carrying each
+    kept agent's note and tags to their new place."""
+    if not rewrites:
+        return
+    ids = [r.record.transaction_id for r in rewrites]
+    tagged = [r.record.transaction_id for r in rewrites if r.agents_tagged]
     agent_tags: Sequence[Any] = ()
-    if agents_tagged:
+    if tagged:
+        scope = (
+            call_tags.c.tenant_id == tenant_id,
+            among(call_tags.c.transaction_id, tagged, conn),
+            call_tags.c.user_position != CALL_OWNER,
+        )
         agent_tags = (await conn.execute(select(call_tags).where(*scope))).all()
         await conn.execute(delete(call_tags).where(*scope))
     await conn.execute(
         delete(call_users).where(
-            call_users.c.tenant_id == tenant_id, call_users.c.transaction_id == tx
+            call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids, conn)
         )
     )
-    if rows:
-        await conn.execute(call_users.insert(), rows)
-    kept = [
-        {
-            **tag._mapping,
-            "user_position": moved[tag.user_position],
-            "created_date": record.created_date,
-        }
-        for tag in agent_tags
-        if tag.user_position in moved
-    ]
+    rows: list[dict[str, Any]] = []
+    placed: dict[str, tuple[CallRecord, dict[int, int]]] = {}  # tx -> record, moves
+    for rewrite in rewrites:
+        users, moved = new_user_rows(tenant_id, rewrite.record, rewrite.old_users)
+        rows.extend(users)
+        placed[rewrite.record.transaction_id] = (rewrite.record, moved)
+    await insert_rows(conn, call_users, rows)
+    kept = []
+    for tag in agent_tags:
+        record, moved = placed[tag.transaction_id]
+        if tag.user_position in moved:
+            kept.append(
+                {
+                    **tag._mapping,
+                    "user_position": moved[tag.user_position],
+                    "created_date": record.created_date,
+                }
+            )
     if kept:
         await conn.execute(call_tags.insert(), kept)
