@@ -7,6 +7,7 @@ CI=true, where that is a failure: CI must prove both stores.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -32,6 +33,21 @@ def _postgres_unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
     pytest.skip(f"PostgreSQL not reachable: {reason}")
+
+
+@pytest.fixture
+def postgres_admin_url() -> str:
+    """The admin URL of a PostgreSQL server that answers, for tests that run a benchmark
+    against it in a subprocess (skipped where absent, failed under CI=true)."""
+
+    async def reachable() -> None:
+        await (await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)).close()
+
+    try:
+        asyncio.run(reachable())
+    except (OSError, asyncpg.PostgresError) as exc:
+        _postgres_unavailable(str(exc))
+    return POSTGRES_ADMIN_URL
 
 
 async def _admin() -> asyncpg.Connection:
