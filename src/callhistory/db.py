@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, any_, bindparam, event
+from sqlalchemy import Boolean, ColumnElement, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -68,12 +70,40 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     )
 
 
-def among(column: Any, values: Sequence[str], conn: AsyncConnection) -> Any:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`: one parameter, one plan and
-    nothing rendered per value (an IN list renders a cast per element on every call)."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return column.in_(values)
+class Among(ColumnElement[bool]):
+    """`column IN values`, as `column = ANY(:array)` on PostgreSQL: one parameter whatever
+    the number of values, so one statement text, one prepared statement per connection
+    and one cached plan. An IN list is a new text for every length (each kept in every
+    pooled connection's statement cache: memory that grows with the mix of requests)
+    and renders a cast per element on every call."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no `= 1` added on SQLite
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration is a list)
+        ("as_in", InternalTraversal.dp_clauseelement),
+        ("as_any", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], values: Sequence[Any]) -> None:
+        values = list(values)
+        self.as_in = column.in_(values)
+        self.as_any = column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
+
+@compiles(Among)
+def _among_as_in(element: Among, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.as_in, **kw))
+
+
+@compiles(Among, "postgresql")
+def _among_as_any(element: Among, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.as_any, **kw))
+
+
+def among(column: ColumnElement[Any], values: Sequence[Any]) -> Among:
+    """`column IN values`, written for the dialect it runs on (see `Among`)."""
+    return Among(column, values)
 
 
 def _alembic_config(connection: Connection) -> Any:

@@ -79,29 +79,32 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
         calls.c.is_deleted.is_(False),
     ]
     if f.directions:
-        conds.append(calls.c.direction.in_(f.directions))
+        conds.append(among(calls.c.direction, f.directions))
     if f.dispositions:
-        conds.append(calls.c.disposition.in_(f.dispositions))
+        conds.append(among(calls.c.disposition, f.dispositions))
     if f.sip_users:
-        conds.append(calls.c.sip_user.in_(f.sip_users))
+        conds.append(among(calls.c.sip_user, f.sip_users))
     if f.hotlines:
-        conds.append(calls.c.hotline.in_(f.hotlines))
+        conds.append(among(calls.c.hotline, f.hotlines))
     if f.queues:
-        conds.append(calls.c.queue_destination.in_(f.queues))
+        conds.append(among(calls.c.queue_destination, f.queues))
     if f.is_auto_call is not None:
         conds.append(calls.c.is_auto_call.is_(f.is_auto_call))
     if f.agents:
-        conds.append(_among_calls(call_users, tenant_id, f, call_users.c.email.in_(f.agents)))
+        conds.append(_among_calls(call_users, tenant_id, f, among(call_users.c.email, f.agents)))
     if f.user_uuids:
         on_call = _among_calls(
             call_users,
             tenant_id,
             f,
-            or_(call_users.c.user_uuid.in_(f.user_uuids), call_users.c.sip_user.in_(f.user_uuids)),
+            or_(
+                among(call_users.c.user_uuid, f.user_uuids),
+                among(call_users.c.sip_user, f.user_uuids),
+            ),
         )
-        conds.append(or_(calls.c.sip_user.in_(f.user_uuids), on_call))
+        conds.append(or_(among(calls.c.sip_user, f.user_uuids), on_call))
     if f.tag_ids:
-        conds.append(_among_calls(call_tags, tenant_id, f, call_tags.c.tag_id.in_(f.tag_ids)))
+        conds.append(_among_calls(call_tags, tenant_id, f, among(call_tags.c.tag_id, f.tag_ids)))
     if f.keyword:
         conds.append(_keyword_condition(f.keyword))
     return conds
@@ -186,7 +189,7 @@ async def by_ids(
         await conn.execute(
             select(calls).where(
                 calls.c.tenant_id == tenant_id,
-                among(calls.c.transaction_id, list(transaction_ids), conn),
+                among(calls.c.transaction_id, list(transaction_ids)),
             )
         )
     ).all()
@@ -203,9 +206,7 @@ async def _with_parts(
     user_rows = (
         await conn.execute(
             select(call_users)
-            .where(
-                call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids, conn)
-            )
+            .where(call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids))
             .order_by(call_users.c.transaction_id, call_users.c.position)
         )
     ).all()
@@ -221,7 +222,7 @@ async def _with_parts(
                 tags,
                 and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id),
             )
-            .where(call_tags.c.tenant_id == tenant_id, among(call_tags.c.transaction_id, ids, conn))
+            .where(call_tags.c.tenant_id == tenant_id, among(call_tags.c.transaction_id, ids))
             .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
         )
     ).all()

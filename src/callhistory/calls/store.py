@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.queries import CallView, one
-from callhistory.db import new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.envelope import validation_error
 from callhistory.phones import forms
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
@@ -89,7 +89,7 @@ async def tag_ids_for(conn: AsyncConnection, tenant_id: str, names: Sequence[str
     )
     rows = await conn.execute(
         select(tags.c.name_folded, tags.c.id).where(
-            tags.c.tenant_id == tenant_id, tags.c.name_folded.in_(folded)
+            tags.c.tenant_id == tenant_id, among(tags.c.name_folded, folded)
         )
     )
     ids = {folded: tag_id for folded, tag_id in rows}

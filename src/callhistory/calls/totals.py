@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.db import among
 from callhistory.rows import insert_rows
 from callhistory.schema import call_day_totals, calls
 
@@ -53,15 +54,15 @@ def _totals_where(tenant_id: str, f: CallFilter, first: int, end: int) -> list[A
         _t.c.day < end,
     ]
     if f.directions:
-        conds.append(_t.c.direction.in_(f.directions))
+        conds.append(among(_t.c.direction, f.directions))
     if f.dispositions:
-        conds.append(_t.c.disposition.in_(f.dispositions))
+        conds.append(among(_t.c.disposition, f.dispositions))
     if f.sip_users:
-        conds.append(_t.c.sip_user.in_(f.sip_users))
+        conds.append(among(_t.c.sip_user, f.sip_users))
     if f.hotlines:
-        conds.append(_t.c.hotline.in_(f.hotlines))
+        conds.append(among(_t.c.hotline, f.hotlines))
     if f.queues:
-        conds.append(_t.c.queue_destination.in_(f.queues))
+        conds.append(among(_t.c.queue_destination, f.queues))
     if f.is_auto_call is not None:
         conds.append(_t.c.is_auto_call.is_(f.is_auto_call))
     return conds

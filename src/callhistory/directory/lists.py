@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import Paging
+from callhistory.db import among
 from callhistory.phones import digits, looks_like_number
 from callhistory.schema import (
     agents,
@@ -148,7 +149,7 @@ async def _phones_of(
         select(customer_phones.c.customer_id, customer_phones.c.phone)
         .where(
             customer_phones.c.tenant_id == tenant_id,
-            customer_phones.c.customer_id.in_(list(main)),
+            among(customer_phones.c.customer_id, list(main)),
         )
         .order_by(customer_phones.c.phone)
     )

@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import ColumnElement, Row, Table, and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import new_id
+from callhistory.db import among, new_id
 from callhistory.directory import items
 from callhistory.directory.items import (
     AgentIn,
@@ -80,7 +80,7 @@ async def agents_by_extension(
         select(*_AGENT_ROW)
         .where(
             agents.c.tenant_id == tenant_id,
-            agents.c.sip_user.in_(list(dict.fromkeys(extensions))),
+            among(agents.c.sip_user, list(dict.fromkeys(extensions))),
             agents.c.active.is_(True),
         )
         .order_by(agents.c.id.desc())  # should two share one, the answer is stable
@@ -300,7 +300,7 @@ async def _customers_concerned(
 ) -> dict[str, _Held]:
     """The customer with the item's code and those holding any of its numbers."""
     holders = select(customer_phones.c.customer_id).where(
-        customer_phones.c.tenant_id == tenant_id, customer_phones.c.phone.in_(new.phones)
+        customer_phones.c.tenant_id == tenant_id, among(customer_phones.c.phone, new.phones)
     )
     wanted: ColumnElement[bool] = customers.c.id.in_(holders)
     if new.code is not None:
@@ -395,7 +395,7 @@ async def _set_phones(
             customer_phones.c.tenant_id == tenant_id,
             or_(
                 and_(
-                    customer_phones.c.phone.in_(phones),
+                    among(customer_phones.c.phone, phones),
                     customer_phones.c.customer_id != customer_id,
                 ),
                 and_(
@@ -430,7 +430,7 @@ async def _repoint_main_phones(
     )
     await conn.execute(
         customers.update()
-        .where(customers.c.tenant_id == tenant_id, customers.c.id.in_(ids))
+        .where(customers.c.tenant_id == tenant_id, among(customers.c.id, ids))
         .values(phone=remaining)
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.envelope import ApiError, validation_error
 from callhistory.schema import evaluation_criteria, tenants
 from callhistory.text import fold
@@ -132,7 +132,9 @@ async def listing(
 
 
 async def by_ids(conn: AsyncConnection, tenant_id: str, ids: Sequence[str]) -> dict[str, Row[Any]]:
-    rows = await conn.execute(select(_c).where(_c.c.tenant_id == tenant_id, _c.c.id.in_(list(ids))))
+    rows = await conn.execute(
+        select(_c).where(_c.c.tenant_id == tenant_id, among(_c.c.id, list(ids)))
+    )
     return {row.id: row for row in rows}
 
 

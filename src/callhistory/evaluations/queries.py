@@ -106,7 +106,7 @@ async def for_calls(
                 _s.c.evaluation_id == _e.c.id,
             ),
         )
-        .where(_e.c.tenant_id == tenant_id, among(_e.c.transaction_id, list(transaction_ids), conn))
+        .where(_e.c.tenant_id == tenant_id, among(_e.c.transaction_id, list(transaction_ids)))
         .order_by(_e.c.transaction_id, _e.c.last_updated_date.desc(), _e.c.id, _s.c.position)
     )
     found: dict[str, list[Evaluation]] = {}

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.db import among
 from callhistory.evaluations import criteria
 from callhistory.evaluations.shapes import number, rounded
 from callhistory.schema import agents, call_evaluation_scores, call_evaluations, call_users, calls
@@ -40,7 +41,7 @@ def _agents_on_calls(tenant_id: str, f: ReportFilter) -> Subquery:
         call_users.c.created_date.between(f.from_ms, f.to_ms),
     )
     if f.agents:
-        query = query.where(call_users.c.email.in_(f.agents))
+        query = query.where(among(call_users.c.email, f.agents))
     return query.distinct().subquery()
 
 
@@ -59,7 +60,7 @@ def _evaluations_where(tenant_id: str, f: ReportFilter) -> list[ColumnElement[bo
             exists().where(
                 call_users.c.tenant_id == _e.c.tenant_id,
                 call_users.c.transaction_id == _e.c.transaction_id,
-                call_users.c.email.in_(f.agents),
+                among(call_users.c.email, f.agents),
             )
         )
     return conds
@@ -143,7 +144,7 @@ async def _agent_rows(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> 
     if not ids:
         return {}
     rows = await conn.execute(
-        select(agents).where(agents.c.tenant_id == tenant_id, agents.c.id.in_(ids))
+        select(agents).where(agents.c.tenant_id == tenant_id, among(agents.c.id, ids))
     )
     return {row.id: row for row in rows}
 

@@ -152,7 +152,7 @@ async def _stored(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> dict
         chunk = ids[first : first + MAX_IDS_PER_QUERY]
         query = (
             select(*selected, calls.c.note)
-            .where(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, chunk, conn))
+            .where(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, chunk))
             .order_by(calls.c.transaction_id)
         )
         if conn.dialect.name == "postgresql":
@@ -168,7 +168,7 @@ async def _stored(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> dict
             select(call_users)
             .where(
                 call_users.c.tenant_id == tenant_id,
-                among(call_users.c.transaction_id, list(known), conn),
+                among(call_users.c.transaction_id, list(known)),
             )
             .order_by(call_users.c.transaction_id, call_users.c.position)
         )

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import now_ms, writing
+from callhistory.db import among, now_ms, writing
 from callhistory.ingest import lookups
 from callhistory.ingest.asterisk import AsteriskError, CdrRow, CsvReader, RawRecord, read_records
 from callhistory.ingest.asterisk import merge_rows as merge_asterisk
@@ -197,7 +197,7 @@ async def store_asterisk_rows(
             select(cdr_legs.c.call_id, cdr_legs.c.document).where(
                 cdr_legs.c.tenant_id == tenant_id,
                 cdr_legs.c.source == ASTERISK,
-                cdr_legs.c.call_id.in_(call_ids[first : first + CHUNK]),
+                among(cdr_legs.c.call_id, call_ids[first : first + CHUNK]),
             )
         )
         for call_id, document in found:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.db import among
 from callhistory.directory.store import AgentRow, CustomerRow, TenantNumbers, tenant_numbers
 from callhistory.ingest.pricing import Rate
 from callhistory.phones import national
@@ -71,7 +72,7 @@ async def load(conn: AsyncConnection, tenant_id: str, numbers: Iterable[str]) ->
                     customer_phones.c.customer_id == customers.c.id,
                 ),
             )
-            .where(customer_phones.c.tenant_id == tenant_id, customer_phones.c.phone.in_(chunk))
+            .where(customer_phones.c.tenant_id == tenant_id, among(customer_phones.c.phone, chunk))
         )
         for row in customer_rows:
             found[row.phone] = CustomerRow(row.id, row.code, row.full_name, row.main_phone)

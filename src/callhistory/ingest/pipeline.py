@@ -141,7 +141,7 @@ async def _legs_before(
             select(cdr_legs.c.call_id, cdr_legs.c.leg_uuid, cdr_legs.c.document).where(
                 cdr_legs.c.tenant_id == tenant_id,
                 cdr_legs.c.source == "freeswitch",
-                among(cdr_legs.c.call_id, chunk, conn),
+                among(cdr_legs.c.call_id, chunk),
             )
         )
         for call_id, uuid, document in rows:

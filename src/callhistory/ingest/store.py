@@ -108,7 +108,7 @@ async def tag_names(
         )
         .where(
             call_tags.c.tenant_id == tenant_id,
-            among(call_tags.c.transaction_id, transaction_ids, conn),
+            among(call_tags.c.transaction_id, transaction_ids),
         )
         .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
     )
@@ -223,14 +223,14 @@ async def write_users(
     if tagged:
         scope = (
             call_tags.c.tenant_id == tenant_id,
-            among(call_tags.c.transaction_id, tagged, conn),
+            among(call_tags.c.transaction_id, tagged),
             call_tags.c.user_position != CALL_OWNER,
         )
         agent_tags = (await conn.execute(select(call_tags).where(*scope))).all()
         await conn.execute(delete(call_tags).where(*scope))
     await conn.execute(
         delete(call_users).where(
-            call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids, conn)
+            call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids)
         )
     )
     rows: list[dict[str, Any]] = []

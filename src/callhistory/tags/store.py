@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callhistory.calls import queries
 from callhistory.calls.params import Paging
 from callhistory.calls.store import MAX_TAG_LENGTH, view_search_text
-from callhistory.db import new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.envelope import ApiError, validation_error
 from callhistory.schema import call_tags, calls, tags
 from callhistory.text import fold
@@ -54,7 +54,7 @@ async def _counts(conn: AsyncConnection, tenant_id: str, ids: Sequence[str]) -> 
         )
         .where(
             call_tags.c.tenant_id == tenant_id,
-            call_tags.c.tag_id.in_(list(ids)),
+            among(call_tags.c.tag_id, list(ids)),
             calls.c.is_deleted.is_(False),
         )
         .group_by(call_tags.c.tag_id)
@@ -139,7 +139,7 @@ async def reindex(conn: AsyncConnection, tenant_id: str, transaction_ids: Sequen
         # a search text computed from parts the other is changing.
         await conn.execute(
             select(calls.c.transaction_id)
-            .where(calls.c.tenant_id == tenant_id, calls.c.transaction_id.in_(chunk))
+            .where(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, chunk))
             .with_for_update()
         )
         views = await queries.by_ids(conn, tenant_id, chunk)

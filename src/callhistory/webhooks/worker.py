@@ -103,7 +103,7 @@ async def claim(engine: AsyncEngine, now: int, limit: int = CLAIM_BATCH) -> list
             if rows:  # the lease, for the whole claim in one statement
                 await conn.execute(
                     update(d)
-                    .where(d.c.tenant_id == tenant_id, among(d.c.id, [r.id for r in rows], conn))
+                    .where(d.c.tenant_id == tenant_id, among(d.c.id, [r.id for r in rows]))
                     .values(
                         attempts=d.c.attempts + 1,
                         next_attempt_at=now + LEASE_MS,
@@ -172,7 +172,7 @@ async def _mark_delivered(engine: AsyncEngine, results: list[Result]) -> None:
         for (tenant_id, code), chosen in ids.items():
             await conn.execute(
                 update(d)
-                .where(d.c.tenant_id == tenant_id, among(d.c.id, chosen, conn))
+                .where(d.c.tenant_id == tenant_id, among(d.c.id, chosen))
                 .values(status="delivered", response_code=code, error=None)
             )
         for tenant_id, hook_id in sorted(
