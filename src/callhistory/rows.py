@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Table, and_, bindparam, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -51,15 +51,16 @@ def _literals(
 
 async def insert_rows(
     conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], tail: str = ""
-) -> None:
+) -> list[Row[Any]]:
     """Many rows (same keys) in one statement on PostgreSQL, executemany elsewhere.
-    `tail` follows the row source (`ORDER BY …`, `ON CONFLICT …`): PostgreSQL only."""
+    `tail` follows the row source (`ORDER BY …`, `ON CONFLICT …`, `RETURNING …`):
+    PostgreSQL only. The rows a RETURNING tail returns."""
     if not rows:
-        return
+        return []
     if conn.dialect.name != "postgresql":
         assert not tail, "the tail is PostgreSQL's"
         await conn.execute(table.insert(), rows)
-        return
+        return []
     names = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
     selected, source = _unnested(table, names, conn.dialect)
@@ -67,7 +68,8 @@ async def insert_rows(
     statement = (
         f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source} {tail}"  # noqa: S608 - schema names
     )
-    await conn.exec_driver_sql(statement, _literals(table, names, rows))
+    result = await conn.exec_driver_sql(statement, _literals(table, names, rows))
+    return list(result) if result.returns_rows else []
 
 
 async def update_rows(

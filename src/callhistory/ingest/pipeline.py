@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.db import among, now_ms
@@ -18,6 +18,7 @@ from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.freeswitch import Leg, parse_leg
 from callhistory.ingest.merge import merge
 from callhistory.ingest.store import Outcome
+from callhistory.rows import insert_rows
 from callhistory.schema import cdr_legs
 
 MAX_CALLS_PER_QUERY = 1000
@@ -106,7 +107,6 @@ async def _keep(
     for item in posted:
         first.setdefault(item.key, item)
     received = now_ms()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     rows = [
         {
             "tenant_id": tenant_id,
@@ -118,12 +118,20 @@ async def _keep(
         }
         for (call_id, uuid), item in first.items()
     ]
-    inserted = await conn.execute(
-        dialect.insert(cdr_legs)
-        .on_conflict_do_nothing()
-        .returning(cdr_legs.c.call_id, cdr_legs.c.leg_uuid),
-        rows,
-    )
+    if conn.dialect.name == "postgresql":
+        # One statement text whatever the number of legs (an executemany with RETURNING
+        # renders a VALUES list per row count: a new prepared statement for each).
+        inserted: Sequence[Any] = await insert_rows(
+            conn, cdr_legs, rows, tail="ON CONFLICT DO NOTHING RETURNING call_id, leg_uuid"
+        )
+    else:
+        result = await conn.execute(
+            sqlite.insert(cdr_legs)
+            .on_conflict_do_nothing()
+            .returning(cdr_legs.c.call_id, cdr_legs.c.leg_uuid),
+            rows,
+        )
+        inserted = list(result)
     return {(call_id, uuid): first[(call_id, uuid)] for call_id, uuid in inserted}
 
 
