@@ -14,7 +14,9 @@ tests/fixtures/freeswitch (bench.legs). Then:
   load generator, Debian's `wrk`) for `--post-seconds` when it is installed, so the
   client does not take the server's CPU; else (or `--load httpx`) every leg once from
   httpx clients;
-- raw floor: the calls those posts stored, read back and COPYed (asyncpg
+- raw floor: the calls those posts stored, read back, repeated under new ids up to
+  `--bulk-calls` (a back-fill is big: over a few thousand calls, starting the process
+  and the first statements are most of the time), and COPYed (asyncpg
   copy_records_to_table) into the calls table under another tenant, all at once for the
   rate, then one row at a time for the latency;
 - batches: the same calls as items of our list-item shape, `POST /api/cdr` 1,000 at a
@@ -110,6 +112,9 @@ class Options:
     admin_url: str = ADMIN_URL
     seed: int = 1
     warmup_calls: int = 200
+    # Batches, back-fill and the COPY floor: the stored calls repeated under new ids up
+    # to this many (0: the stored calls only).
+    bulk_calls: int = 50_000
     # Single posts: "wrk" (when installed: Debian's package) posts for `post_seconds`;
     # "httpx" posts every leg once from Python clients, which on 2 cores cost the server
     # half the CPU (see bench/wrk.py).
@@ -129,6 +134,7 @@ class Options:
             admin_url=admin_url,
             warmup_calls=2,
             load="httpx",
+            bulk_calls=40,
         )
 
 
@@ -399,18 +405,34 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 async def stored_rows(
     database_url: str, tenant_id: str, call_ids: Sequence[str]
-) -> list[asyncpg.Record]:
+) -> list[dict[str, Any]]:
     conn = await asyncpg.connect(database_url)
     try:
-        rows: list[asyncpg.Record] = await conn.fetch(
+        rows = await conn.fetch(
             "SELECT * FROM calls WHERE tenant_id = $1 AND transaction_id = ANY($2::text[])"
             " ORDER BY created_date",
             tenant_id,
             list(call_ids),
         )
-        return rows
+        return [dict(row) for row in rows]
     finally:
         await conn.close()
+
+
+def repeated(rows: Sequence[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """At least the stored `rows`, repeated under new transaction ids (and row ids) up to
+    `count`: the same shapes of call, as many as a back-fill has."""
+    if not rows or count <= len(rows):
+        return list(rows)
+    out = []
+    for n in range(count):
+        row = dict(rows[n % len(rows)])
+        copy = n // len(rows)
+        if copy:
+            row["transaction_id"] = f"{row['transaction_id']}-{copy}"
+            row["id"] = secrets.token_hex(12)
+        out.append(row)
+    return out
 
 
 @dataclass
@@ -420,14 +442,14 @@ class CopyRun:
 
 
 async def raw_copy(
-    database_url: str, rows: Sequence[asyncpg.Record], tenant_id: str, one_by_one: str
+    database_url: str, rows: Sequence[dict[str, Any]], tenant_id: str, one_by_one: str
 ) -> CopyRun:
     """The rows COPYed into `calls` under `tenant_id` in one go, then up to
     LATENCY_SAMPLES of them, one COPY each, under `one_by_one`."""
-    columns = list(rows[0].keys())
+    columns = list(rows[0])
     at = columns.index("tenant_id")
 
-    def moved(row: asyncpg.Record, tenant: str) -> tuple[Any, ...]:
+    def moved(row: dict[str, Any], tenant: str) -> tuple[Any, ...]:
         values = list(row.values())
         values[at] = tenant
         return tuple(values)
@@ -454,7 +476,7 @@ async def raw_copy(
 ITEM_FIELDS = tuple(CallItem.model_fields)
 
 
-def item_of(row: asyncpg.Record) -> dict[str, Any]:
+def item_of(row: dict[str, Any]) -> dict[str, Any]:
     """A stored call as an item of our list-item shape (docs/import.md), nulls left out."""
     item = {name: row[name] for name in ITEM_FIELDS if name in row and row[name] is not None}
     if row["customer_name"]:
@@ -621,7 +643,8 @@ async def run(options: Options, say: Console | None = None) -> Report:
             else:
                 run_posts = await post_legs(base, posts.api_key, _bodies(calls), options.senders)
 
-            rows = await stored_rows(url, posts.id, [c.call_id for c in calls])
+            posted_rows = await stored_rows(url, posts.id, [c.call_id for c in calls])
+            rows = repeated(posted_rows, options.bulk_calls)
             step(f"raw floor: COPY of {len(rows):,} rows")
             copied = await raw_copy(url, rows, tenants["copy"].id, tenants["copy-one"].id)
             copy_rate = _rate(len(rows), copied.seconds)
@@ -636,7 +659,7 @@ async def run(options: Options, say: Console | None = None) -> Report:
                 options.batch_senders,
             )
 
-        report.results += _post_results(report, run_posts, copied, copy_rate, len(rows))
+        report.results += _post_results(report, run_posts, copied, copy_rate, len(posted_rows))
         report.results.append(_batch_result(run_batch, len(items), copy_rate))
         missing = await asyncio.to_thread(import_available)
         if missing:
@@ -849,6 +872,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--batch-size", type=int, help="calls per POST /api/cdr (1,000)")
     parser.add_argument("--batch-senders", type=int, help="concurrent batch senders (2)")
     parser.add_argument(
+        "--bulk-calls",
+        type=int,
+        help="calls for batches, back-fill and COPY: the stored ones repeated (50,000)",
+    )
+    parser.add_argument(
         "--database-url",
         default=ADMIN_URL,
         help="the PostgreSQL server to make the scratch database on "
@@ -866,6 +894,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, bool]:
             "workers",
             "batch_size",
             "batch_senders",
+            "bulk_calls",
             "load",
             "post_seconds",
         )

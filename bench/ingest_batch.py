@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 from sqlalchemy import text
