@@ -141,29 +141,26 @@ async def page(
     conn: AsyncConnection, tenant_id: str, f: CallFilter, paging: Paging
 ) -> list[CallView]:
     # The page's keys first (an index-only scan of ix_calls_live, however deep the page),
-    # then only those rows in full.
-    keys = (
-        select(calls.c.created_date, calls.c.transaction_id)
+    # then only those rows in full. Two statements, not one join: the keys' statement
+    # differs with every combination of filters, and each is kept prepared in every
+    # pooled connection; a statement of one column is cheap to keep, one of every
+    # column of calls is not. The full rows' statement is one for every filter.
+    keys = await conn.execute(
+        select(calls.c.transaction_id)
         .where(*where(tenant_id, f))
         .order_by(calls.c.created_date.desc(), calls.c.transaction_id.desc())
         .limit(paging.size)
         .offset(paging.offset)
-        .subquery()
     )
-    rows = (
-        await conn.execute(
-            select(calls)
-            .join(
-                keys,
-                and_(
-                    calls.c.tenant_id == tenant_id,
-                    calls.c.transaction_id == keys.c.transaction_id,
-                ),
-            )
-            .order_by(keys.c.created_date.desc(), keys.c.transaction_id.desc())
-        )
-    ).all()
-    return await _with_parts(conn, tenant_id, rows)
+    return await in_order(conn, tenant_id, list(keys.scalars()))
+
+
+async def in_order(
+    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
+) -> list[CallView]:
+    """These calls, in this order (one gone since its id was read is left out)."""
+    found = {v.row.transaction_id: v for v in await by_ids(conn, tenant_id, transaction_ids)}
+    return [found[t] for t in transaction_ids if t in found]
 
 
 async def one(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> CallView | None:
@@ -185,15 +182,18 @@ async def by_ids(
     conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
 ) -> list[CallView]:
     """These calls (deleted ones too), for rewriting what they derive from their parts."""
-    rows = (
-        await conn.execute(
-            select(calls).where(
-                calls.c.tenant_id == tenant_id,
-                among(calls.c.transaction_id, list(transaction_ids)),
-            )
-        )
-    ).all()
-    return await _with_parts(conn, tenant_id, rows)
+    return await _with_parts(conn, tenant_id, await _rows(conn, tenant_id, transaction_ids))
+
+
+async def _rows(
+    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    if not transaction_ids:
+        return []
+    query = select(calls).where(
+        calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, list(transaction_ids))
+    )
+    return (await conn.execute(query)).all()
 
 
 async def _with_parts(

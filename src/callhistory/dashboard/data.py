@@ -45,19 +45,14 @@ async def page(conn: AsyncConnection, tenant_id: str, view: View) -> tuple[int, 
     if not total:
         return 0, []
     paging = Paging(view.page, view.size)
-    ids = list(
-        (
-            await conn.execute(
-                select(calls.c.transaction_id)
-                .where(*queries.where(tenant_id, f))
-                .order_by(*_order(view))  # type: ignore[arg-type]
-                .limit(paging.size)
-                .offset(paging.offset)
-            )
-        ).scalars()
+    keys = await conn.execute(
+        select(calls.c.transaction_id)
+        .where(*queries.where(tenant_id, f))
+        .order_by(*_order(view))  # type: ignore[arg-type]
+        .limit(paging.size)
+        .offset(paging.offset)
     )
-    found = {v.row.transaction_id: v for v in await queries.by_ids(conn, tenant_id, ids)}
-    return total, [found[i] for i in ids if i in found]
+    return total, await queries.in_order(conn, tenant_id, list(keys.scalars()))
 
 
 async def choices(conn: AsyncConnection, tenant_id: str) -> Choices:
