@@ -3,11 +3,13 @@ a request id on every answer and in every log line, JSON logs."""
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import json
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -32,6 +34,23 @@ LATENCY = Histogram(
 )
 INGESTED = Counter("callhistory_ingested_calls_total", "Calls ingested, by outcome", ["outcome"])
 REJECTED = Counter("callhistory_rejected_total", "Ingest refusals, by reason", ["reason"])
+
+
+def count_ingested(outcomes: Iterable[str | None]) -> None:
+    """Each outcome counted (None, a refused call, is counted as a rejection elsewhere).
+    One `labels()` per distinct outcome: it takes a lock and builds a key each time, a
+    fifteenth of a 1,000-call batch's CPU when called per call."""
+    _count(INGESTED, outcomes)
+
+
+def count_rejected(reasons: Iterable[str]) -> None:
+    _count(REJECTED, reasons)
+
+
+def _count(metric: Counter, values: Iterable[str | None]) -> None:
+    for value, times in collections.Counter(v for v in values if v is not None).items():
+        metric.labels(value).inc(times)
+
 
 _MAX_ID = 128
 

@@ -31,7 +31,7 @@ from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.items import CheckedItem, FieldError, InvalidItem
 from callhistory.ingest.rejections import STORE_FAILED, Refusal
 from callhistory.ingest.store import Outcome
-from callhistory.ops import INGESTED
+from callhistory.ops import count_ingested
 
 router = APIRouter(tags=["ingest"])
 
@@ -139,7 +139,7 @@ async def ingest_items(
             refused.append((index, checked))
         else:
             report.results.append(ItemResult(index, checked.transaction_id, outcome))
-            INGESTED.labels(outcome).inc()
+    count_ingested(outcomes)
     for index, _ in refused:
         offset = index - first_index
         refusals.append(

@@ -33,7 +33,7 @@ from callhistory.ingest.import_job import (
 )
 from callhistory.ingest.pipeline import PostedLeg, lock_calls, store_legs
 from callhistory.ingest.store import Outcome
-from callhistory.ops import INGESTED
+from callhistory.ops import count_ingested
 from callhistory.schema import cdr_legs
 
 log = logging.getLogger("callhistory")
@@ -220,8 +220,7 @@ async def _store_rows(job: Job, rows: list[CdrRow]) -> None:
         outcomes = await store_asterisk_rows(conn, job.tenant.id, rows, job.recordings)
     for _, outcome in outcomes:
         job.summary.outcome(outcome)
-        if outcome is not None:
-            INGESTED.labels(outcome).inc()
+    count_ingested(outcome for _, outcome in outcomes)
 
 
 # ---- freeswitch-json -------------------------------------------------------------------
@@ -276,7 +275,7 @@ async def read_freeswitch(job: Job) -> None:
                     refused.append(relative)
                 else:
                     summary.outcome(outcome)
-                    INGESTED.labels(outcome).inc()
+                    count_ingested([outcome])
         for relative in refused:
             query = urlencode({"format": ImportFormat.freeswitch_json.value, "file": relative})
             await job.reject(

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.db import new_id, now_ms
-from callhistory.ops import REJECTED
+from callhistory.ops import count_rejected
 from callhistory.schema import ingest_rejections
 
 MAX_BODY_CHARS = 256 * 1024  # a FreeSWITCH leg is ~20 KB; keep far more than that
@@ -93,8 +93,7 @@ async def record_many(engine: AsyncEngine, tenant_id: str, refusals: list[Refusa
     async with engine.begin() as conn:
         await conn.execute(ingest_rejections.insert(), rows)
         await _trim(conn, tenant_id)
-    for r in refusals:
-        REJECTED.labels(r.reason).inc()
+    count_rejected(r.reason for r in refusals)
     return [row["id"] for row in rows]
 
 

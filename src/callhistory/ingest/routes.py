@@ -22,7 +22,7 @@ from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.pipeline import PostedLeg
 from callhistory.ingest.queue import LegQueue, StoreFailed
 from callhistory.ingest.rejections import STORE_FAILED
-from callhistory.ops import INGESTED
+from callhistory.ops import count_ingested
 from callhistory.schema import NO_TENANT
 
 router = APIRouter(tags=["ingest"])
@@ -125,7 +125,7 @@ async def freeswitch_cdr(
             body=body,
         )
         raise ApiError(400, STORE_FAILED) from exc
-    INGESTED.labels(outcome).inc()
+    count_ingested([outcome])
     return ok({"transaction_id": leg.call_id, "leg_uuid": leg.uuid, "status": outcome})
 
 
