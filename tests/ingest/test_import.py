@@ -395,3 +395,25 @@ def test_the_import_command(configured: str, tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "no tenant" in unknown.output
     bad_zone = runner.invoke(app, [*args, "--time-zone", "Mars/Olympus"])
     assert bad_zone.exit_code == 1 and "unknown time zone" in bad_zone.output
+
+
+async def test_a_later_line_of_a_call_wins_across_chunks_stored_at_once(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are stored two at a time; a call in both waits, so the file's order holds."""
+    tenant = await tenant_with_agents(engine)
+    monkeypatch.setattr(import_formats, "CHUNK", 2)
+    base = {"created_date": 1_760_000_000_000, "source_number": "0912345678"}
+    lines = [
+        {**base, "transaction_id": "order-1", "destination_number": "101", "bill_sec": 1},
+        {**base, "transaction_id": "order-2", "destination_number": "101", "bill_sec": 2},
+        {**base, "transaction_id": "order-1", "destination_number": "101", "bill_sec": 30},
+        {**base, "transaction_id": "order-3", "destination_number": "101", "bill_sec": 3},
+        {**base, "transaction_id": "order-1", "destination_number": "101", "bill_sec": 45},
+    ]
+    source = tmp_path / "versions.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    summary = await run_import(engine, tenant, ImportFormat.jsonl, source)
+    assert (summary.read, summary.stored, summary.updated) == (5, 3, 2)
+    assert (await call(engine, tenant, "order-1"))[0].bill_sec == 45
+    assert await count_calls(engine, tenant) == 3

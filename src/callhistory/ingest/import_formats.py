@@ -19,7 +19,7 @@ from callhistory.db import among, now_ms, writing
 from callhistory.ingest import lookups
 from callhistory.ingest.asterisk import AsteriskError, CdrRow, CsvReader, RawRecord, read_records
 from callhistory.ingest.asterisk import merge_rows as merge_asterisk
-from callhistory.ingest.batch import ingest_items
+from callhistory.ingest.batch import BatchReport, ingest_items
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.freeswitch import CdrError, Leg, decode_body, parse_leg
@@ -28,6 +28,7 @@ from callhistory.ingest.import_job import (
     ImportFormat,
     ImportProblem,
     Job,
+    Pipeline,
     Summary,
     start_offset,
 )
@@ -49,6 +50,7 @@ ASTERISK = "asterisk"
 async def read_jsonl(job: Job) -> None:
     summary = job.summary = Summary("lines")
     query = urlencode({"format": ImportFormat.jsonl.value, "file": job.name})
+    pipeline = Pipeline()
     with job.source.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         offset = start_offset(job, size, 0)
@@ -58,22 +60,27 @@ async def read_jsonl(job: Job) -> None:
         where: list[str] = []
 
         async def flush() -> None:
-            if items:
-                report = await ingest_items(
-                    job.engine,
-                    job.tenant.id,
-                    items,
-                    source=SOURCE,
-                    recordings=job.recordings,
-                    where=where,
-                    query=query,
-                )
+            chunk, places, reached, at_line = list(items), list(where), offset, line
+            items.clear()
+            where.clear()
+
+            async def after(report: BatchReport) -> None:
                 summary.batch(report)
-                items.clear()
-                where.clear()
-            job.state.checkpoint(offset=offset, line=line)
-            job.report(offset, size)
-            await job.chunk_done()
+                job.state.checkpoint(offset=reached, line=at_line)
+                job.report(reached, size)
+                await job.chunk_done()
+
+            work = ingest_items(
+                job.engine,
+                job.tenant.id,
+                chunk,
+                source=SOURCE,
+                recordings=job.recordings,
+                where=places,
+                query=query,
+            )
+            keys = {i.get("transaction_id") for i in chunk if isinstance(i, dict)}
+            await pipeline.submit({k for k in keys if isinstance(k, str)}, work, after)
 
         while raw := handle.readline():
             if not raw.endswith(b"\n"):
@@ -103,6 +110,7 @@ async def read_jsonl(job: Job) -> None:
             if len(items) >= CHUNK:
                 await flush()
         await flush()
+        await pipeline.drain()
 
 
 # ---- asterisk-csv ----------------------------------------------------------------------

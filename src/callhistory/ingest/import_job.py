@@ -10,9 +10,10 @@ is appended to) reads only the new rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -211,6 +212,53 @@ class Job:
                     await conn.commit()
         except DBAPIError:  # not the owner: autovacuum will do it
             pass
+
+
+class Pipeline:
+    """Up to `depth` chunks being stored at once, finished in the order they were given.
+
+    While PostgreSQL writes one chunk, this process checks and enriches the next one:
+    on two cores the two overlap instead of taking turns. Each chunk's `after` (its
+    summary, its checkpoint) runs once it and every chunk before it are stored, so a
+    checkpoint never passes a chunk that is not. A chunk holding a call that a chunk
+    still in flight holds waits for those before it: a call's versions are stored in
+    the order the file gives them.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = depth
+        self._flight: deque[tuple[asyncio.Task[Any], Collection[str], AfterChunk]] = deque()
+
+    async def submit(self, keys: Collection[str], work: Awaitable[Any], after: AfterChunk) -> None:
+        if any(not set(keys).isdisjoint(held) for _, held, _ in self._flight):
+            await self.drain()
+        while len(self._flight) >= self.depth:
+            await self._finish_oldest()
+        self._flight.append((asyncio.ensure_future(work), keys, after))
+
+    async def drain(self) -> None:
+        while self._flight:
+            await self._finish_oldest()
+
+    async def _finish_oldest(self) -> None:
+        task, _, after = self._flight.popleft()
+        try:
+            result = await task
+        except BaseException:
+            await self._abandon()
+            raise
+        await after(result)
+
+    async def _abandon(self) -> None:
+        """After a failure, the chunks after it are not checkpointed: they are waited
+        for (their transactions end either way) and read again by the next run."""
+        for task, _, _ in self._flight:
+            task.cancel()
+        await asyncio.gather(*(t for t, _, _ in self._flight), return_exceptions=True)
+        self._flight.clear()
+
+
+AfterChunk = Callable[[Any], Awaitable[None]]
 
 
 def open_state(
