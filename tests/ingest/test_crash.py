@@ -9,13 +9,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
@@ -24,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory.schema import calls
 from tests.factories import make_tenant
 from tests.ingest.freeswitch_posts import document, encoded
+from tests.serving import free_port, server
 
 LEGS = 240
 SENDERS = 8
@@ -60,45 +56,6 @@ def distinct_batches(count: int, size: int) -> dict[str, list[dict[str, object]]
         ]
         for n in range(count)
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def server(database_url: str, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    env = {**os.environ, "CALLHISTORY_DATABASE_URL": database_url}
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "callhistory"),
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        # Generous: a busy machine starts Python slowly; a server that never answers
-        # fails the test here rather than as missing acknowledgements.
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient() as probe:
-            while True:
-                try:
-                    if (await probe.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                await asyncio.sleep(0.05)
-        yield process
-    finally:
-        if process.returncode is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
 
 
 async def send_all(
