@@ -32,6 +32,7 @@ from callhistory.ingest.import_job import (
     Summary,
     start_offset,
 )
+from callhistory.ingest.items import transaction_id_of
 from callhistory.ingest.pipeline import PostedLeg, lock_calls, store_legs
 from callhistory.ingest.store import Outcome
 from callhistory.ops import count_ingested
@@ -79,8 +80,9 @@ async def read_jsonl(job: Job) -> None:
                 where=places,
                 query=query,
             )
-            keys = {i.get("transaction_id") for i in chunk if isinstance(i, dict)}
-            await pipeline.submit({k for k in keys if isinstance(k, str)}, work, after)
+            # as the store keys them: a number sent as 123 and as "123" is one call
+            keys = {k for k in map(transaction_id_of, chunk) if k is not None}
+            await pipeline.submit(keys, work, after)
 
         while raw := handle.readline():
             if not raw.endswith(b"\n"):
@@ -276,14 +278,13 @@ async def read_freeswitch(job: Job) -> None:
             parsed.append((relative, document, leg))
         refused: list[str] = []
         async with writing(job.engine) as conn:
-            for (relative, _, _), outcome in zip(
-                parsed, await _store_files(conn, job, parsed), strict=True
-            ):
-                if outcome is None:
-                    refused.append(relative)
-                else:
-                    summary.outcome(outcome)
-                    count_ingested([outcome])
+            outcomes = await _store_files(conn, job, parsed)
+        for (relative, _, _), outcome in zip(parsed, outcomes, strict=True):
+            if outcome is None:
+                refused.append(relative)
+            else:
+                summary.outcome(outcome)
+        count_ingested(outcomes)
         for relative in refused:
             query = urlencode({"format": ImportFormat.freeswitch_json.value, "file": relative})
             await job.reject(
