@@ -6,27 +6,20 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.serving import callhistory_command
 
 
 @asynccontextmanager
 async def server(database_url: str, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
     env = {**os.environ, "CALLHISTORY_DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "callhistory"),
+        *callhistory_command(),
         "serve",
         "--port",
         str(port),

@@ -13,9 +13,10 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.serving import free_port
 from callhistory.schema import calls
 from tests.factories import make_tenant
-from tests.serving import free_port, server
+from tests.serving import server
 
 
 async def test_sigterm_finishes_the_request_in_flight(

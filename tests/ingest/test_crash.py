@@ -16,10 +16,11 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.serving import free_port
 from callhistory.schema import calls
 from tests.factories import make_tenant
 from tests.ingest.freeswitch_posts import document, encoded
-from tests.serving import free_port, server
+from tests.serving import server
 
 LEGS = 240
 SENDERS = 8
