@@ -1,5 +1,5 @@
-"""List filters given as arrays in a query string (`x=a&x=b`, `x[]=a&x[]=b`, `x=a,b`, and
-any mix), fuzzed: the three spellings are one filter, and whatever the query string
+"""List filters given as arrays in a query string (`x=a&x=b`, `x[]=a&x[]=b`,
+`x[0]=a&x[1]=b`, `x=a,b`, and any mix), fuzzed: the three spellings are one filter, and whatever the query string
 holds, the endpoints that read arrays answer a page (200) or a 400 with a stable code
 and `{field, code}` problems, never a 500."""
 
@@ -67,11 +67,16 @@ def spelled(draw: st.DrawFn, name: str, values: list[str]) -> list[tuple[str, st
     while rest:
         cut = draw(st.integers(1, len(rest)))
         run, rest = rest[:cut], rest[cut:]
-        how = draw(st.sampled_from(["repeated", "brackets", "comma", "comma-brackets"]))
+        how = draw(
+            st.sampled_from(["repeated", "brackets", "indexed", "comma", "comma-brackets"])
+        )
         key = f"{name}[]" if how in ("brackets", "comma-brackets") else name
         if how.startswith("comma"):
             padding = draw(st.sampled_from(["", " "]))
             pairs.append((key, f",{padding}".join(run)))
+        elif how == "indexed":  # PHP's http_build_query, qs's default
+            start = len(pairs)
+            pairs += [(f"{name}[{start + i}]", value) for i, value in enumerate(run)]
         else:
             pairs += [(key, value) for value in run]
     return pairs
@@ -83,9 +88,11 @@ def test_every_spelling_is_the_same_filter(
     name: str, values: list[str], data: st.DataObject
 ) -> None:
     expected = list(dict.fromkeys(values))  # in order, each once
-    for how in ("repeated", "brackets", "comma"):
+    for how in ("repeated", "brackets", "indexed", "comma"):
         if how == "comma":
             pairs = [(name, ",".join(values))] if values else []
+        elif how == "indexed":
+            pairs = [(f"{name}[{i}]", value) for i, value in enumerate(values)]
         else:
             key = name if how == "repeated" else f"{name}[]"
             pairs = [(key, value) for value in values]
@@ -203,8 +210,12 @@ def _assert_filter_or_stable_400(r: httpx.Response) -> None:
         assert body["status_code"] == 9999
         return
     assert body["status_code"] == -9999
-    assert body["message"] in DATE_CODES | {"validation_error"}, body
-    if body["message"] == "validation_error":
+    assert body["message"] in DATE_CODES | {"validation_error", "unknown_parameter"}, body
+    if body["message"] == "unknown_parameter":  # a bracketed key that is no array of ours
+        [problem] = body["payload"]
+        assert problem["code"] == "unknown_parameter", body
+        assert "[" in problem["field"] or "]" in problem["field"], body
+    elif body["message"] == "validation_error":
         assert body["payload"], body
         for problem in body["payload"]:
             assert problem["field"] in PROBLEM_FIELDS, body

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 
+import orjson
 from starlette.datastructures import QueryParams
 
 from callhistory.envelope import ApiError, validation_error
@@ -18,24 +21,76 @@ DISPOSITIONS = ("answered", "cancelled")
 DAY_MS = 86_400_000
 MAX_ARRAY = 200
 MAX_KEYWORD = 100
+# Each endpoint's array parameters: these, and only these, may be spelt with brackets.
+LIST_ARRAYS = (
+    "direction",
+    "disposition",
+    "agents",
+    "user_uuids",
+    "sip_user",
+    "sip_numbers",
+    "queue_destination",
+    "is_auto_call",
+)
+REPORT_ARRAYS = ("numbers", "sip_user", "agents")
+
+
+# `x`, `x[]` (PHP, qs "brackets") and `x[0]`, `x[1]`… (PHP's http_build_query, qs's default).
+_ARRAY_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>\d*)\]$")
+
+
+def array_name(key: str) -> str | None:
+    """The parameter a bracketed key spells (`agents[0]` → agents), None when not bracketed."""
+    match = _ARRAY_KEY.match(key)
+    return match["name"] if match else None
+
+
+def check_brackets(params: QueryParams, arrays: Iterable[str]) -> None:
+    """A bracketed key that is none of the endpoint's arrays (`agent[]`, `from_date[]`,
+    `agents[a][b]`) is a misspelling: a 400, never a silently unfiltered answer."""
+    known = frozenset(arrays)
+    for key in params:
+        if "[" not in key and "]" not in key:
+            continue  # unknown plain keys (cache busters such as `_=…`) are tolerated
+        if array_name(key) not in known:
+            raise ApiError(400, "unknown_parameter", [{"field": key, "code": "unknown_parameter"}])
 
 
 def query_array(params: QueryParams, name: str) -> list[str]:
-    """`a=x&a=y`, `a[]=x&a[]=y` and `a=x,y` all give ['x', 'y']."""
+    """`a=x&a=y`, `a[]=x&a[]=y`, `a[0]=x&a[1]=y`, `a=x,y` and `a=["x","y"]` all give
+    ['x', 'y']."""
     values: list[str] = []
     for key, raw in params.multi_items():
-        if key == name or key == f"{name}[]":
-            values.extend(part.strip() for part in raw.split(","))
+        if key == name or array_name(key) == name:
+            values.extend(_split(raw))
     return _bounded(name, [v for v in values if v])
 
 
+def _split(raw: str) -> list[str]:
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):  # a JSON array some clients send
+        try:
+            decoded = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, list) and all(isinstance(v, str | int) for v in decoded):
+            return [str(v).strip() for v in decoded if not isinstance(v, bool)]
+    return [part.strip() for part in raw.split(",")]
+
+
 def body_array(body: Mapping[str, Any], name: str) -> list[str]:
+    """A JSON list, a comma-separated string, or the object PHP's json_encode makes of an
+    array whose keys are no longer 0..n-1 (`{"1": "a", "3": "b"}`)."""
     raw = body.get(name)
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = raw.split(",")
-    if not isinstance(raw, list) or not all(isinstance(v, str | int) for v in raw):
+    if isinstance(raw, dict) and all(isinstance(k, str) and k.isdigit() for k in raw):
+        raw = [raw[k] for k in sorted(raw, key=int)]
+    if not isinstance(raw, list) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in raw
+    ):
         raise validation_error(name, "must_be_a_list_of_strings")
     return _bounded(name, [str(v).strip() for v in raw if str(v).strip()])
 
@@ -67,16 +122,45 @@ def parse_bool(name: str, raw: Any) -> bool | None:
     raise validation_error(name, "must_be_true_or_false")
 
 
-def _epoch_ms(raw: Any) -> int:
+# A plain decimal number, as clients write one: 1793979050000, 1793979050000.0, 1.79397905e12.
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_LAST_MS = 253_402_300_799_999  # the end of year 9999: beyond it is not a date
+
+
+def _number(raw: Any) -> Decimal | None:
+    """A JSON number or a numeric string, exactly (no float rounding); None if it is not one."""
     if isinstance(raw, bool):
-        raise ApiError(400, "date_invalid")
+        return None
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        return Decimal(repr(raw)) if math.isfinite(raw) else None
+    text = str(raw).strip()
+    if not _NUMBER.match(text):
+        return None
     try:
-        value = int(str(raw).strip()) if not isinstance(raw, int) else raw
-    except ValueError as exc:
-        raise ApiError(400, "date_invalid") from exc
-    if value < 0 or value > 253_402_300_799_999:  # year 9999: beyond it is not a date
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def epoch_ms(raw: Any, bound: Literal["from", "to"]) -> int:
+    """Epoch milliseconds from an integer, an integral float (`time.time() * 1000`) or a
+    numeric string. A fraction of a millisecond is kept in meaning, not refused: the
+    window is inclusive and calls are stamped in whole milliseconds, so `from` rounds up
+    and `to` rounds down, which selects exactly the calls the fractional bound does."""
+    return _rounded(_checked_ms(raw), bound)
+
+
+def _checked_ms(raw: Any) -> Decimal:
+    value = _number(raw)
+    if value is None or value < 0 or value > _LAST_MS:
         raise ApiError(400, "date_invalid")
     return value
+
+
+def _rounded(value: Decimal, bound: Literal["from", "to"]) -> int:
+    return math.ceil(value) if bound == "from" else math.floor(value)
 
 
 def date_window(
@@ -93,24 +177,25 @@ def date_window(
         raise ApiError(400, "from_date_is_required")
     if raw_to in (None, ""):
         raise ApiError(400, "to_date_is_required")
-    start, end = _epoch_ms(raw_from), _epoch_ms(raw_to)
-    if start > end:
+    exact_from, exact_to = _checked_ms(raw_from), _checked_ms(raw_to)
+    if exact_from > exact_to:
         raise ApiError(400, "date_invalid")
+    start, end = _rounded(exact_from, "from"), _rounded(exact_to, "to")
     if end - start > max_days * DAY_MS:
         raise ApiError(400, "date_is_too_long")
     return start, end
 
 
 def positive_int(name: str, raw: Any, default: int) -> int:
+    """A positive integer, also as `2.0` or `"2"` (how PHP and JavaScript send numbers)."""
     if raw in (None, ""):
         return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError as exc:
-        raise validation_error(name, "must_be_a_positive_integer") from exc
-    if value < 1 or value > 1_000_000:
+    number = _number(raw)
+    if number is None or number != number.to_integral_value():
         raise validation_error(name, "must_be_a_positive_integer")
-    return value
+    if number < 1 or number > 1_000_000:
+        raise validation_error(name, "must_be_a_positive_integer")
+    return int(number)
 
 
 @dataclass(frozen=True)
@@ -193,9 +278,19 @@ def list_filter(
         hotlines=hotline_numbers(array("sip_numbers")),
         queues=array("queue_destination"),
         tag_ids=array("tags") if with_tags else [],
-        is_auto_call=parse_bool("is_auto_call", value("is_auto_call")),
+        is_auto_call=auto_call(array, value),
         keyword=keyword(value("keyword")),
     )
+
+
+def auto_call(array: Callable[[str], list[str]], value: Callable[[str], Any]) -> bool | None:
+    """`is_auto_call` as one value or as an array (`is_auto_call[]=true`): true and false
+    together ask for both, as absent does."""
+    single = value("is_auto_call")
+    if isinstance(single, bool | int | float):  # a JSON body's true, false, 1 or 0
+        return parse_bool("is_auto_call", single)
+    picked = {parse_bool("is_auto_call", v) for v in array("is_auto_call")} - {None}
+    return picked.pop() if len(picked) == 1 else None
 
 
 def keyword(raw: Any) -> str | None:

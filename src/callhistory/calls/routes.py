@@ -22,6 +22,7 @@ router = APIRouter(tags=["calls"])
 
 def _list_filter(request: Request) -> CallFilter:
     q = request.query_params
+    params.check_brackets(q, params.LIST_ARRAYS)
     return params.list_filter(
         lambda name: params.query_array(q, name), q.get, get_settings().max_window_days
     )
@@ -161,6 +162,7 @@ def _search_filter(body: dict[str, Any]) -> CallFilter:
     responses=openapi.ERRORS,
 )
 async def search_calls(request: Request, caller: Caller) -> Any:
+    params.check_brackets(request.query_params, ())  # its query string is page and size
     body = await json_object(request)
     paging, total, views = await _counted_page(request, caller.tenant_id, _search_filter(body))
     info = params.camel_page_info(params.page_info(paging, total))

@@ -96,6 +96,7 @@ Lister = Callable[[AsyncConnection, Paging], Awaitable[lists.Page]]
 
 async def _listed(request: Request, page_of: Lister) -> EnvelopeResponse:
     q = request.query_params
+    params.check_brackets(q, ())
     paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
     async with engine_of(request).connect() as conn:
         total, page = await page_of(conn, paging)

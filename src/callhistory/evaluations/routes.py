@@ -218,6 +218,7 @@ async def add_evaluation(transaction_id: str, request: Request, caller: Caller) 
 )
 async def evaluation_report(request: Request, caller: Caller) -> Any:
     q = request.query_params
+    params.check_brackets(q, ("agents",))
     start, end = params.date_window(
         q.get("from_date"), q.get("to_date"), get_settings().max_window_days
     )

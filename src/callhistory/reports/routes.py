@@ -80,6 +80,7 @@ def summarise(counts: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:
 )
 async def call_report(request: Request, caller: Caller) -> Any:
     q = request.query_params
+    params.check_brackets(q, params.REPORT_ARRAYS)
     settings = get_settings()
     start, end = params.date_window(
         q.get("from_date"), q.get("to_date"), settings.max_window_days, default_days=30

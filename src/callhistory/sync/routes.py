@@ -10,7 +10,7 @@ from callhistory.answers import Answer, SyncPage
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, shapes
 from callhistory.config import get_settings
-from callhistory.envelope import ApiError, ok, validation_error
+from callhistory.envelope import ApiError, ok
 from callhistory.sync import feed, pages
 
 router = APIRouter(tags=["sync"])
@@ -37,6 +37,7 @@ def sync_item(view: queries.CallView, tenant_id: str) -> dict[str, Any]:
 )
 async def sync_calls(request: Request, caller: Caller) -> Any:
     q = request.query_params
+    params.check_brackets(q, ())
     secret = get_settings().secret_key
     size = min(params.positive_int("size", q.get("size"), feed.MAX_PAGE), feed.MAX_PAGE)
     cursor = q.get("cursor")
@@ -46,13 +47,7 @@ async def sync_calls(request: Request, caller: Caller) -> Any:
         raw_from = q.get("from_date")
         if raw_from in (None, ""):
             raise ApiError(400, "from_date_or_cursor_is_required")
-        try:
-            from_ms = int(str(raw_from))
-        except ValueError as exc:
-            raise ApiError(400, "date_invalid") from exc
-        if from_ms < 0:
-            raise validation_error("from_date", "date_invalid")
-        place = feed.Place(feed.START, from_ms)
+        place = feed.Place(feed.START, params.epoch_ms(raw_from, "from"))
     async with engine_of(request).connect() as conn:
         page = await pages.next_page(conn, caller.tenant_id, place, size, fresh=not cursor)
     return ok(

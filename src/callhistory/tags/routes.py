@@ -56,6 +56,7 @@ _CONFLICT: openapi.Responses = {
 )
 async def tag_list(request: Request, caller: Caller) -> Any:
     q = request.query_params
+    params.check_brackets(q, ())
     paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
     keyword = params.keyword(q.get("keyword"))
     async with engine_of(request).connect() as conn:

@@ -77,6 +77,7 @@ async def destroy_hook(request: Request, caller: Caller) -> Any:
 )
 async def list_deliveries(request: Request, caller: Caller) -> Any:
     q = request.query_params
+    params.check_brackets(q, ())
     status = q.get("status") or None
     if status is not None and status not in STATUSES:
         raise validation_error("status", "invalid_choice")
