@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB ?= $(CURDIR)/callhistory.db
+DEMO_KEY ?= $(DEMO_DB).demo-key
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck install clean bench bench-api soak
+.PHONY: run demo-reset test lint format typecheck install clean bench bench-api soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +26,19 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 # A demo tenant with realistic calls in SQLite, its key, then the API on $(HOST):$(PORT).
+# A demo database that already has calls is kept (`make demo-reset` rebuilds it), with
+# the key saved beside it; a taken port stops it before any data is touched.
 run: $(STAMP)
 	@export CALLHISTORY_DATABASE_URL=$${CALLHISTORY_DATABASE_URL:-sqlite:///$(DEMO_DB)}; \
-		$(BIN)/callhistory demo --base-url http://$(HOST):$(PORT) >/dev/null && \
+		$(BIN)/callhistory demo --base-url http://$(HOST):$(PORT) --key-file "$(DEMO_KEY)" \
+			--check-port $(HOST):$(PORT) >/dev/null && \
 		exec $(BIN)/callhistory serve --host $(HOST) --port $(PORT)
+
+# Rebuild the demo tenant from scratch (new calls, new key); `make run` then serves it.
+demo-reset: $(STAMP)
+	@export CALLHISTORY_DATABASE_URL=$${CALLHISTORY_DATABASE_URL:-sqlite:///$(DEMO_DB)}; \
+		$(BIN)/callhistory demo --reset --base-url http://$(HOST):$(PORT) \
+			--key-file "$(DEMO_KEY)" >/dev/null
 
 test: $(DEV_STAMP)
 	@# the dashboard's browser suite drives Debian's Chromium (browsers are not downloaded)
@@ -72,4 +82,5 @@ soak: $(DEV_STAMP)
 	$(BIN)/python -m bench.soak --find-peak --seed-calls $(SOAK_CALLS) --duration $(SOAK_SECONDS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache callhistory.db callhistory.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache callhistory.db callhistory.db-* \
+		callhistory.db.demo-key

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -24,6 +27,9 @@ from callhistory.evaluations.cli import criteria_app
 from callhistory.ingest import imports
 from callhistory.ingest.cli import ingest_app
 from callhistory.ingest.imports import ImportFormat
+
+if TYPE_CHECKING:  # the demo generator is imported only when `demo` runs
+    from callhistory.demo import DemoResult
 
 app = typer.Typer(help="callhistory: call history for cloud call centers.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (customer companies).", no_args_is_help=True)
@@ -58,6 +64,50 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bo
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:PORT` for IPv6) as a host and a port number."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise typer.BadParameter(f"{address!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port, or None when it can.
+
+    Binds as uvicorn does (SO_REUSEADDR), so a port left in TIME_WAIT by a server that
+    just stopped counts as free, and only a port someone listens on counts as taken.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host!r}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use (another server?)"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
+def another_port(port: int) -> int:
+    """A port to suggest instead of a taken one."""
+    return port + 1 if port < 65535 else port - 1
+
+
+def ensure_port_free(host: str, port: int, hint: str) -> None:
+    """Fail before any data is touched when the server could not listen anyway."""
+    problem = port_problem(host, port)
+    if problem is not None:
+        # Unwrapped, so the hint stays one line that can be copied.
+        err.print(f"[red]error:[/red] {problem}; {hint}", soft_wrap=True)
+        raise typer.Exit(code=1)
 
 
 @app.command("import")
@@ -109,6 +159,7 @@ def serve(
 
     from callhistory.ops import log_config
 
+    ensure_port_free(host, port, f"pick another with --port {another_port(port)}")
     run_with_engine(lambda _: asyncio.sleep(0))
     uvicorn.run(
         "callhistory.app:create_app",
@@ -178,6 +229,56 @@ def key_revoke(key_id: str) -> None:
     err.print(f"key {key_id} revoked")
 
 
+@key_app.command("list")
+def key_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """A tenant's keys: id, label, created, revoked or active. Never a secret: only its
+    hash is stored, so a lost key cannot be shown again (create another)."""
+
+    async def work(engine: AsyncEngine) -> list[keys.KeyInfo]:
+        async with engine.connect() as conn:
+            found = await keys.find_tenant(conn, tenant)
+            if found is None:
+                raise fail(f"no tenant {tenant!r}")
+            return await keys.list_keys(conn, found.id)
+
+    listed = run_with_engine(work)
+    if as_json:
+        typer.echo(json.dumps([_key_fields(k) for k in listed], ensure_ascii=False))
+        return
+    _print_keys(listed)
+
+
+def _key_fields(key: keys.KeyInfo) -> dict[str, object]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+        "state": "active" if key.revoked_at is None else "revoked",
+    }
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _print_keys(listed: list[keys.KeyInfo]) -> None:
+    from rich.table import Table
+
+    if not listed:
+        err.print("no keys (callhistory key create --tenant NAME)")
+        return
+    table = Table("key id", "name", "created", "state")
+    for key in listed:
+        state = "active" if key.revoked_at is None else f"revoked {_when(key.revoked_at)}"
+        table.add_row(key.id, key.name, _when(key.created_at), state)
+    # Wide enough for the ids whatever the terminal: they are what `key revoke` takes.
+    Console(width=max(100, Console().width)).print(table)
+
+
 @app.command()
 def demo(
     calls: Annotated[
@@ -189,22 +290,64 @@ def demo(
     base_url: Annotated[
         str, typer.Option("--base-url", help="Where the API will be, for the printed curl line.")
     ] = "http://127.0.0.1:8000",
+    reset: Annotated[
+        bool,
+        typer.Option("--reset", help="Rebuild the tenant even when it already has calls."),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Keep the key here (0600) and hand it out again."),
+    ] = None,
+    check_port: Annotated[
+        str | None,
+        typer.Option(
+            "--check-port",
+            metavar="HOST:PORT",
+            help="Fail, before touching any data, unless a server can listen there.",
+        ),
+    ] = None,
 ) -> None:
-    """Create (or refresh) a tenant with realistic agents, customers and calls."""
-    from callhistory.demo import generate
+    """Create a tenant with realistic agents, customers and calls; one that already has
+    calls is kept as it is unless --reset."""
+    from callhistory.demo import prepare, read_key, save_key
 
+    if check_port is not None:
+        host, port = split_address(check_port)
+        ensure_port_free(host, port, f"pick another: make run PORT={another_port(port)}")
+    saved = read_key(key_file) if key_file is not None and not reset else None
     progress = not as_json and sys.stderr.isatty()
-    result = run_with_engine(lambda engine: generate(engine, tenant, calls, seed, progress))
+    result = run_with_engine(
+        lambda engine: prepare(engine, tenant, calls, seed, progress, saved_key=saved, reset=reset)
+    )
+    if key_file is not None and result.new_key:
+        save_key(key_file, result.api_key)
     if as_json:
         typer.echo(json.dumps({"tenant": result.tenant_name, "api_key": result.api_key}))
         return
-    err.print(
-        f"tenant [bold]{result.tenant_name}[/bold]: {result.agents} agents, "
-        f"{result.customers} customers, {result.calls} calls in {result.seconds:.1f}s"
-    )
-    now = int(time.time() * 1000)
-    err.print(f"API key (shown once): [bold]{result.api_key}[/bold]", soft_wrap=True)
+    _print_demo(result, base_url, key_file)
+    typer.echo(result.api_key)
+
+
+def _print_demo(result: DemoResult, base_url: str, key_file: Path | None) -> None:
+    counts = f"{result.agents} agents, {result.customers} customers, {result.calls} calls"
+    if result.kept:
+        err.print(
+            f"tenant [bold]{result.tenant_name}[/bold] kept as it was: {counts} "
+            "(rebuild it: make demo-reset, or callhistory demo --reset)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        err.print(
+            f"tenant [bold]{result.tenant_name}[/bold]: {counts} in {result.seconds:.1f}s",
+            highlight=False,
+        )
+    err.print(_key_line(result, key_file), highlight=False, soft_wrap=True)
+    # Plain lines to paste into a shell before the README's tour.
+    err.print(f"KEY={result.api_key}", highlight=False, soft_wrap=True)
+    err.print(f"API={base_url}", highlight=False, soft_wrap=True)
     err.print(f"Dashboard: {base_url}/ (sign in with this key)", highlight=False)
+    now = int(time.time() * 1000)
     err.print("Try it:", highlight=False)
     err.print(
         f"  curl -s -H 'x-api-key: {result.api_key}' "
@@ -213,7 +356,17 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
-    typer.echo(result.api_key)
+
+
+def _key_line(result: DemoResult, key_file: Path | None) -> str:
+    if not result.new_key:
+        return f"API key: the existing key, saved in {key_file}"
+    if result.kept:
+        where = f", saved in {key_file}" if key_file is not None else ""
+        return f"API key: minted a new key (no saved key still valid){where}"
+    if key_file is not None:
+        return f"API key: a new key, saved in {key_file}"
+    return "API key: a new key (shown once: only its hash is stored)"
 
 
 @app.command()

@@ -55,6 +55,68 @@ async def test_auth_rejects_missing_and_bad_keys(
     assert r.json()["status_code"] == -9999
 
 
+def _token_key_id(answer: httpx.Response) -> str:
+    """The key a token from /api/auth was issued for."""
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["payload"]["access_token"]
+    return tokens.verify(token, get_settings().secret_key).key_id
+
+
+async def test_auth_takes_the_key_from_the_x_api_key_header(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """As a client that sends x-api-key to every endpoint sends it here: no query at all."""
+    tenant = await make_tenant(engine)
+    await add_call(engine, tenant)
+    answer = await client.get("/api/auth", headers={"x-api-key": tenant.api_key})
+    assert _token_key_id(answer) == tenant.key_id
+    token = answer.json()["payload"]["access_token"]
+    listed = await client.get(
+        "/api/call_transaction/list", params=window(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert listed.status_code == 200 and listed.json()["payload"]["total_items"] == 1
+
+
+async def test_auth_with_header_and_query_uses_the_query_key(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """Both given and different: `apiKey`, the documented one, wins; the header is ignored
+    whether it is another good key or a wrong one."""
+    tenant = await make_tenant(engine)
+    async with engine.begin() as conn:
+        other_id, other_key = await keys.create_key(conn, tenant.id, "second")
+    both = await client.get(
+        "/api/auth", params={"apiKey": other_key}, headers={"x-api-key": tenant.api_key}
+    )
+    assert _token_key_id(both) == other_id
+    wrong_header = await client.get(
+        "/api/auth", params={"apiKey": tenant.api_key}, headers={"x-api-key": "ch_wrong"}
+    )
+    assert _token_key_id(wrong_header) == tenant.key_id
+    wrong_query = await client.get(
+        "/api/auth", params={"apiKey": "ch_wrong"}, headers={"x-api-key": tenant.api_key}
+    )
+    assert wrong_query.status_code == 401
+    assert wrong_query.json()["message"] == "api_key_invalid"
+
+
+async def test_auth_with_a_wrong_key_in_the_header_is_invalid(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant(engine)
+    forged = tenant.api_key[:-4] + ("aaaa" if not tenant.api_key.endswith("aaaa") else "bbbb")
+    for wrong in (forged, "nope"):
+        r = await client.get("/api/auth", headers={"x-api-key": wrong})
+        assert r.status_code == 401
+        assert (r.json()["status_code"], r.json()["message"]) == (-9999, "api_key_invalid")
+
+
+async def test_auth_with_an_empty_header_still_asks_for_a_key(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/auth", headers={"x-api-key": ""})
+    assert r.status_code == 401
+    assert r.json()["message"] == "api_key_is_required"
+
+
 async def test_a_key_with_a_wrong_secret_is_invalid(
     engine: AsyncEngine, client: httpx.AsyncClient
 ) -> None:

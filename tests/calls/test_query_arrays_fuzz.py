@@ -1,6 +1,6 @@
 """List filters given as arrays in a query string (`x=a&x=b`, `x[]=a&x[]=b`,
-`x[0]=a&x[1]=b`, `x=a,b`, and any mix), fuzzed: the three spellings are one filter, and whatever the query string
-holds, the endpoints that read arrays answer a page (200) or a 400 with a stable code
+`x[0]=a&x[1]=b`, `x=a,b`, and any mix), fuzzed: the spellings are one filter, and
+whatever the query string holds, the endpoints that read arrays answer a page (200) or a 400 with a stable code
 and `{field, code}` problems, never a 500."""
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ def spelled(draw: st.DrawFn, name: str, values: list[str]) -> list[tuple[str, st
     while rest:
         cut = draw(st.integers(1, len(rest)))
         run, rest = rest[:cut], rest[cut:]
-        how = draw(
-            st.sampled_from(["repeated", "brackets", "indexed", "comma", "comma-brackets"])
-        )
+        how = draw(st.sampled_from(["repeated", "brackets", "indexed", "comma", "comma-brackets"]))
         key = f"{name}[]" if how in ("brackets", "comma-brackets") else name
         if how.startswith("comma"):
             padding = draw(st.sampled_from(["", " "]))

@@ -31,6 +31,16 @@ class KeyRef:
 
 
 @dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never its secret (only a hash of it is stored)."""
+
+    id: str
+    name: str
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True)
 class Tenant:
     id: str
     name: str
@@ -89,6 +99,16 @@ async def key_is_active(conn: AsyncConnection, ref: KeyRef) -> bool:
         )
     ).first()
     return row is not None and row.revoked_at is None
+
+
+async def list_keys(conn: AsyncConnection, tenant_id: str) -> list[KeyInfo]:
+    """A tenant's keys, oldest first, revoked ones included."""
+    rows = await conn.execute(
+        select(api_keys.c.id, api_keys.c.name, api_keys.c.created_at, api_keys.c.revoked_at)
+        .where(api_keys.c.tenant_id == tenant_id)
+        .order_by(api_keys.c.created_at, api_keys.c.id)
+    )
+    return [KeyInfo(r.id, r.name, r.created_at, r.revoked_at) for r in rows]
 
 
 async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:

@@ -82,15 +82,22 @@ Caller = Annotated[KeyRef, Depends(current_key)]
     "/api/auth",
     summary="Exchange an API key for a Bearer access token",
     response_model=Answer[AccessToken],
+    description=(
+        "The key goes in the `apiKey` query parameter or the `x-api-key` header; when both "
+        "are given, `apiKey` (the documented one) is used and the header is ignored."
+    ),
     responses={401: {"description": "`api_key_is_required` or `api_key_invalid`."}},
 )
 async def exchange_key(
     request: Request,
     api_key: Annotated[str | None, Query(alias="apiKey")] = None,
+    header_key: Annotated[str | None, Depends(api_key_header)] = None,
 ) -> object:
-    if not api_key:
+    # Clients that send x-api-key to every other endpoint send it here too.
+    chosen = api_key or header_key
+    if not chosen:
         raise ApiError(401, "api_key_is_required")
-    ref = await _from_key(engine_of(request), api_key)
+    ref = await _from_key(engine_of(request), chosen)
     settings = get_settings()
     token, expires_at = tokens.issue(ref, settings.secret_key, settings.token_ttl_seconds)
     return ok(

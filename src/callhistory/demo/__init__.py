@@ -3,10 +3,15 @@
 `generate` creates the tenant, or refreshes it (its old directory and calls are deleted
 first, other tenants are never touched), and always hands out a fresh API key. The
 whole refresh is one transaction, so readers see the old data or the new, never half.
+
+`prepare` is what `make run` wants: a demo tenant that already has calls is kept as it
+is (tags and notes added through the API survive a restart), and the key saved by the
+previous run (`read_key`/`save_key`) is handed out again while it still verifies.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -16,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.auth import keys
@@ -36,7 +41,7 @@ from callhistory.schema import (
     tags,
 )
 
-__all__ = ["DemoResult", "generate"]
+__all__ = ["DemoResult", "generate", "prepare", "read_key", "save_key"]
 
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 CHUNK = 2_000  # calls per executemany; their agents and tags go in the same round
@@ -63,6 +68,8 @@ class DemoResult:
     customers: int
     calls: int
     seconds: float
+    kept: bool = False  # an existing tenant was left as it was
+    new_key: bool = True  # api_key was minted by this run (else: the saved one)
 
 
 async def _clear(conn: AsyncConnection, tenant_id: str) -> None:
@@ -130,3 +137,83 @@ async def generate(
         calls=n_calls,
         seconds=time.perf_counter() - began,
     )
+
+
+async def prepare(
+    engine: AsyncEngine,
+    tenant_name: str,
+    n_calls: int,
+    seed: int | None,
+    progress: bool,
+    *,
+    saved_key: str | None = None,
+    reset: bool = False,
+) -> DemoResult:
+    """Keep the demo tenant if it has calls (unless `reset`), else build it (`generate`).
+
+    A kept tenant hands out `saved_key` while it is still an active key of that tenant,
+    and only otherwise mints one, so restarting the demo does not pile up keys.
+    """
+    if not reset:
+        kept = await _keep(engine, tenant_name, saved_key)
+        if kept is not None:
+            return kept
+    return await generate(engine, tenant_name, n_calls, seed, progress)
+
+
+async def _keep(engine: AsyncEngine, tenant_name: str, saved_key: str | None) -> DemoResult | None:
+    began = time.perf_counter()
+    async with writing(engine) as conn:
+        tenant = await keys.find_tenant(conn, tenant_name)
+        if tenant is None or tenant.name != tenant_name:
+            return None
+        counts = {t.name: await _count(conn, t, tenant.id) for t in (calls, agents, customers)}
+        if counts["calls"] == 0:
+            return None  # nothing worth keeping: build it
+        api_key = await _still_valid(conn, tenant.id, saved_key)
+        if api_key is None:
+            _, api_key = await keys.create_key(conn, tenant.id, "demo")
+    return DemoResult(
+        tenant_name=tenant_name,
+        api_key=api_key,
+        agents=counts["agents"],
+        customers=counts["customers"],
+        calls=counts["calls"],
+        seconds=time.perf_counter() - began,
+        kept=True,
+        new_key=api_key != saved_key,
+    )
+
+
+async def _count(conn: AsyncConnection, table: Table, tenant_id: str) -> int:
+    query = select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+    return int(await conn.scalar(query) or 0)
+
+
+async def _still_valid(conn: AsyncConnection, tenant_id: str, saved_key: str | None) -> str | None:
+    """`saved_key` if it is an active key of this tenant (not revoked, not another DB's)."""
+    if not saved_key:
+        return None
+    ref = await keys.verify_key(conn, saved_key)
+    return saved_key if ref is not None and ref.tenant_id == tenant_id else None
+
+
+def read_key(path: str | os.PathLike[str]) -> str | None:
+    """The key a previous run saved at `path`, if there is one."""
+    try:
+        with open(path, encoding="utf-8") as saved:
+            return saved.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def save_key(path: str | os.PathLike[str], api_key: str) -> None:
+    """Write the key readable by its owner only (0600), replacing any older one whole."""
+    temporary = f"{os.fspath(path)}.tmp"
+    # O_EXCL after a removal: the mode is set at creation, never widened by an old file.
+    if os.path.exists(temporary):
+        os.remove(temporary)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(api_key + "\n")
+    os.replace(temporary, path)
