@@ -130,7 +130,8 @@ Every answer is the envelope `{"status_code", "instance_id", "instance_name",
 
 Exchanges an API key for a Bearer token (24 hours, `CALLHISTORY_TOKEN_TTL_SECONDS`).
 Every endpoint accepts `Authorization: Bearer <token>` or the key itself in
-`x-api-key`. Revoking a key (`callhistory key revoke ID`) ends it and its tokens at once.
+`x-api-key`; so does this one (`GET /api/auth` with only the header); when both the
+`apiKey` parameter and the header are sent, the parameter is the one used. Revoking a key (`callhistory key revoke ID`) ends it and its tokens at once.
 """,
     "list": """## List: `GET /api/call_transaction/list`
 
@@ -139,8 +140,31 @@ Query: `from_date`, `to_date` (epoch ms, required, inclusive, at most 30 days ap
 `agents` (emails), `user_uuids` (agents' user ids or extensions), `sip_user`,
 `sip_numbers` (hotlines, any written form), `queue_destination`, `is_auto_call`
 (`true`/`false`; absent: both), `keyword`, `page` (from 1), `size` (default and maximum
-50; larger is clamped). Arrays: `a=x&a=y`, `a[]=x&a[]=y` or `a=x,y`. Newest first
-(`created_date`, then `transaction_id`, both descending).
+50; larger is clamped). Newest first (`created_date`, then `transaction_id`, both
+descending).
+
+Every array parameter of every endpoint (here all but `from_date`, `to_date`, `keyword`,
+`page`, `size`; `is_auto_call` too) is read in each spelling clients use, alone or
+mixed: repeated keys `a=x&a=y` (Java, C#, Python `requests`, Node `querystring`),
+brackets `a[]=x&a[]=y` (axios, `qs` "brackets"), indices `a[0]=x&a[1]=y` (PHP's
+`http_build_query`, `qs`'s default), commas `a=x,y` (`URLSearchParams`, `qs` "comma") and
+a JSON array `a=["x","y"]`. A bracketed key that is none of the endpoint's arrays
+(`agent[]`, `from_date[]`, `agents[0][email]`) answers 400 `unknown_parameter` with
+`payload: [{"field": "agent[]", "code": "unknown_parameter"}]`, never a silently
+unfiltered page; other unknown keys (a cache buster `_=…`) are ignored.
+`is_auto_call` given as `true` and `false` together asks for both, as leaving it out
+does. In JSON bodies, arrays are lists, comma-separated strings, or the object PHP's
+`json_encode` writes for an array whose keys are not `0…n-1` (`{"1": "101"}`).
+
+Epoch milliseconds are read from integers, floats (`time.time() * 1000`,
+`microtime(true) * 1000`, `1793979050000.0`) and numeric strings (`"1793979050000"`,
+`"1793979050000.0"`, `"1.79397905e12"`), in the query and in JSON bodies. A fraction of
+a millisecond is not refused, because it does not change which calls a window holds:
+calls are stamped in whole milliseconds and both ends are inclusive, so `from_date`
+rounds up and `to_date` rounds down. Anything else (`NaN`, `Infinity`, hex, `1_000`,
+negative, past year 9999) is `date_invalid`. `page` and `size` accept `2` and `2.0`,
+not `2.5`. Ingested records (`POST /api/cdr…`) are stamps, not bounds: there a
+fractional `created_date` is refused (`must_be_an_integer`), an integral float is taken.
 
 `keyword` is case- and diacritics-insensitive (`tran van tien`, `TIEN` and `tiến` all
 find "Trần Văn Tiến"; `dang` finds "Đặng"); every word must match one of: the source or
@@ -182,7 +206,8 @@ A window over 30 days, a bad parameter, an unknown call, no credentials:
     "codes": """| HTTP | `message` | when |
 |---|---|---|
 | 400 | `from_date_is_required`, `to_date_is_required` | a window end is missing |
-| 400 | `date_invalid` | not a whole number, negative, or `from_date` after `to_date` |
+| 400 | `date_invalid` | not a number, negative, past year 9999, or `from_date` after `to_date` |
+| 400 | `unknown_parameter` | a bracketed key that is none of the endpoint's arrays (`agent[]`) |
 | 400 | `date_is_too_long` | the window spans more than 30 days |
 | 400 | `request_body_required`, `invalid_json`, `body_must_be_an_object` | POST bodies |
 | 400 | `user_uuids_is_required` | search without agents |

@@ -1,8 +1,9 @@
 """What the OpenAPI document says about parameters the routes read themselves, and the
 answers they declare beside their success model.
 
-The routes parse arrays in three spellings (`a=x&a=y`, `a[]=x`, `a=x,y`), which
-FastAPI's declared parameters cannot express; these entries describe them instead.
+The routes parse arrays in every spelling clients use (`a=x&a=y`, `a[]=x`, `a[0]=x`,
+`a=x,y`), which FastAPI's declared parameters cannot express; these entries describe
+them instead (OpenAPI's `form`/`explode`, the plainest; docs/api.md lists the others).
 Every failure declared here gets the envelope's schema in `callhistory.apidoc`.
 """
 
@@ -36,7 +37,8 @@ def _array(name: str, description: str, values: list[str] | None = None) -> dict
     }
 
 
-EPOCH_MS = {"type": "integer", "minimum": 0, "maximum": 253_402_300_799_999}
+# A number, not an integer: clients send `time.time() * 1000`; fractions round inward.
+EPOCH_MS = {"type": "number", "minimum": 0, "maximum": 253_402_300_799_999}
 WINDOW = [
     _param("from_date", EPOCH_MS, "Window start, epoch ms (inclusive).", required=True),
     _param(
