@@ -92,6 +92,7 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     url = f"/api/call_transaction/report?{window}"
     show("GET", url, await http.get(url, headers=bearer))
 
+    say(PROSE["http"])
     say(PROSE["errors"])
     url = f"/api/call_transaction/list?from_date={now - 40 * DAY_MS}&to_date={now}"
     show("GET", url, await http.get(url, headers=bearer))
@@ -199,6 +200,25 @@ count inbound and outbound calls (`total_time` is summed `bill_sec`); local call
 counted apart in `categorized_by_local_direction`. Both directions and both dispositions
 are always present, zero when there are none.
 """,
+    "http": """## HTTP details: trailing slashes, HEAD, CORS
+
+A path with a trailing slash (`/api/call_transaction/list/`) is answered by its route, as
+if the slash were not there: never a redirect (whose absolute `http://` Location is
+wrong behind TLS, and which some clients follow by dropping a POST's body). An unknown
+path, slash or not, is the enveloped 404 `not_found`.
+
+`HEAD` is answered wherever `GET` is, with the GET's status and headers
+(`Content-Length` included) and no body.
+
+Browsers may call the API from the origins `CALLHISTORY_CORS_ORIGINS` lists (none by
+default). A preflight (`OPTIONS` with `Access-Control-Request-Method`) needs no
+credentials and is answered 200 with the allowed methods (GET, HEAD, POST, PUT, DELETE)
+and request headers (`Authorization`, `x-api-key`, `Content-Type`, `X-Request-ID`); the
+answers let the page read `Retry-After`, `X-Request-ID` and `Content-Disposition`.
+Credentials are a key or a token in headers, never cookies, so
+`Access-Control-Allow-Credentials` is not sent. A preflight from another origin, or
+asking for another method or header, is refused: 403 `cors_not_allowed` in the envelope.
+""",
     "errors": """## Errors
 
 A window over 30 days, a bad parameter, an unknown call, no credentials:
@@ -217,6 +237,7 @@ A window over 30 days, a bad parameter, an unknown call, no credentials:
 | 401 | `unauthorized`, `token_expired` | a bad or expired token |
 | 404 | `transaction_not_found` | no such call in the caller's tenant |
 | 404 | `not_found`, 405 `method_not_allowed` | unknown path, wrong method |
+| 403 | `cors_not_allowed` | a preflight from an origin (or for a method or header) not allowed |
 | 500 | `internal_error` | a bug: logged with its trace, never shown |
 """,
 }

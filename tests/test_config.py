@@ -55,3 +55,16 @@ def test_the_database_pool_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLHISTORY_DATABASE_POOL_SIZE", "0")
     with pytest.raises(ValueError, match="at least 1"):
         Settings.from_env()
+
+
+def test_cors_origins_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLHISTORY_CORS_ORIGINS", " https://a.example.vn, http://[::1]:3000/ ,")
+    assert Settings.from_env().cors_origins == ("https://a.example.vn", "http://[::1]:3000")
+    monkeypatch.setenv("CALLHISTORY_CORS_ORIGINS", "*")
+    assert Settings.from_env().cors_origins == ("*",)
+    monkeypatch.delenv("CALLHISTORY_CORS_ORIGINS")
+    assert Settings.from_env().cors_origins == ()
+    for bad in ("a.example.vn", "https://a.example.vn/path", "ftp://a.example.vn"):
+        monkeypatch.setenv("CALLHISTORY_CORS_ORIGINS", bad)
+        with pytest.raises(ValueError, match="CALLHISTORY_CORS_ORIGINS"):
+            Settings.from_env()

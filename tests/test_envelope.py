@@ -75,7 +75,7 @@ async def test_unexpected_error_is_500_without_internals(engine: AsyncEngine) ->
         ({"from_date": -5, "to_date": 1}, "date_invalid"),
         ({"from_date": 10, "to_date": 5}, "date_invalid"),
         ({"from_date": 0, "to_date": 31 * 86_400_000}, "date_is_too_long"),
-        ({"from_date": "1.5", "to_date": 2}, "date_invalid"),
+        ({"from_date": "1.5.0", "to_date": 2}, "date_invalid"),
     ],
 )
 async def test_date_errors(

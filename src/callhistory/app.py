@@ -21,6 +21,7 @@ from callhistory.directory.routes import router as directory_router
 from callhistory.evaluations.routes import router as evaluations_router
 from callhistory.exports.routes import router as exports_router
 from callhistory.guards import LimitBodySize, RejectNulBytes
+from callhistory.http_compat import ClientPaths, EnvelopedCors, cors_options
 from callhistory.ingest.batch import router as batch_router
 from callhistory.ingest.routes import router as ingest_router
 from callhistory.ops import RequestContext
@@ -67,6 +68,7 @@ def create_app(
         description="Call-history API for cloud call centers (see docs/api.md).",
         lifespan=lifespan,
         default_response_class=envelope.EnvelopeResponse,
+        redirect_slashes=False,  # ClientPaths answers `/x/` as `/x`; a redirect never
     )
     if engine is not None:
         app.state.engine = engine
@@ -76,7 +78,10 @@ def create_app(
     envelope.install(app)
     app.add_middleware(RejectNulBytes)
     app.add_middleware(LimitBodySize, limit=settings.max_body_bytes)
-    app.add_middleware(RequestContext)  # outermost: every answer gets its id and is counted
+    # preflights are answered here, before any route or credential check
+    app.add_middleware(EnvelopedCors, **cors_options(settings.cors_origins))
+    app.add_middleware(RequestContext)  # every answer gets its id and is counted
+    app.add_middleware(ClientPaths)  # outermost: the rest see `/x`, and HEAD as GET
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(calls_router)

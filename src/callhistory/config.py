@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -46,6 +47,21 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"CALLHISTORY_{name} must be a number, got {raw!r}") from exc
 
 
+# An origin as browsers send it: scheme://host[:port], nothing after.
+_ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+
+
+def _env_origins(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(f"CALLHISTORY_{name}", "")
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ValueError(
+                f"CALLHISTORY_{name}: {origin!r} is not an origin (scheme://host[:port])"
+            )
+    return origins
+
+
 class UnsafeSettings(ValueError):
     """Settings that must not reach production; the message says which and why."""
 
@@ -78,6 +94,7 @@ class Settings:
     retention_parked_days: int = 90  # parked ones: longer, someone may redeliver them
     retention_changes_days: int = 90  # the change feed (sync cursors older than this expire)
     retention_interval_seconds: int = 3600  # how often the worker prunes; 0: never (CLI only)
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API; "*": any
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,6 +124,7 @@ class Settings:
             retention_parked_days=_env_int("RETENTION_PARKED_DAYS", 90),
             retention_changes_days=_env_int("RETENTION_CHANGES_DAYS", 90),
             retention_interval_seconds=_env_int("RETENTION_INTERVAL_SECONDS", 3600),
+            cors_origins=_env_origins("CORS_ORIGINS"),
         )
 
 
