@@ -1,7 +1,7 @@
 """List filters given as arrays in a query string (`x=a&x=b`, `x[]=a&x[]=b`,
 `x[0]=a&x[1]=b`, `x=a,b`, and any mix), fuzzed: the spellings are one filter, and
-whatever the query string holds, the endpoints that read arrays answer a page (200) or a 400 with a stable code
-and `{field, code}` problems, never a 500."""
+whatever the query string holds, the endpoints that read arrays answer a page (200)
+or a 400 with a stable code and `{field, code}` problems, never a 500."""
 
 from __future__ import annotations
 
