@@ -44,18 +44,18 @@ test: $(DEV_STAMP)
 	@# the dashboard's browser suite drives Debian's Chromium (browsers are not downloaded)
 	@command -v chromium >/dev/null || apt-get install -y chromium || \
 		(apt-get update && apt-get install -y chromium)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts
+	$(BIN)/ruff format --check src tests bench migrations scripts
 	$(BIN)/mypy src
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts
+	$(BIN)/ruff format --check src tests bench migrations scripts
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff format src tests bench migrations
-	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations scripts
+	$(BIN)/ruff check --fix src tests bench migrations scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src

@@ -85,9 +85,15 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
 
     say(PROSE["search"])
     url = "/api/call_transaction/search?page=1&size=2"
-    body = {"from_date": now - 7 * DAY_MS, "to_date": now, "user_uuids": ["101"], "direction": ["outbound"]}
+    body = {
+        "from_date": now - 7 * DAY_MS,
+        "to_date": now,
+        "user_uuids": ["101"],
+        "direction": ["outbound"],
+    }
     show("POST", url, await http.post(url, json=body, headers=headers), body)
 
+    say(PROSE["absent"])
     say(PROSE["report"])
     url = f"/api/call_transaction/report?{window}"
     show("GET", url, await http.get(url, headers=bearer))
@@ -100,7 +106,11 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     show("GET", url, await http.get(url, headers=bearer))
     url = "/api/call_transaction/detail/no-such-call"
     show("GET", url, await http.get(url, headers=bearer))
-    show("GET", "/api/call_transaction/list (no credentials)", await http.get("/api/call_transaction/list"))
+    show(
+        "GET",
+        "/api/call_transaction/list (no credentials)",
+        await http.get("/api/call_transaction/list"),
+    )
     say(PROSE["codes"])
 
 
@@ -181,7 +191,8 @@ exactly like a call that does not exist.
     "change": """## Change: `POST /api/call_transaction/change/{transaction_id}`
 
 Body: `tag` (a list of names: trimmed, compared case- and diacritics-insensitively,
-unknown ones join the tenant's catalogue; `[]` clears) and/or `note` (`null` clears).
+unknown ones join the tenant's catalogue; `[]` clears) and/or `note` (`null` or `""`
+clears; the answer then shows `""`).
 With `user_uuid` (an agent's user id, extension or email on that call) they set that
 agent's own note and tags instead of the call's. Answers the updated call;
 `last_updated_date` moves.
@@ -191,6 +202,89 @@ agent's own note and tags instead of the call's. Answers the updated call;
 Key in `x-api-key`. Body: `user_uuids` (required: agents' user ids or extensions),
 `from_date`, `to_date` (required), `direction`, `disposition`, `tags` (tag ids),
 `numbers` (hotlines). Items have the full shape; paging keys are camelCase.
+""",
+    "absent": """## Absent values
+
+A client written in a typed language (C#, Java, Go, Kotlin, …) binds each field to the
+type the source's example shows, and fails on a `null` there. So a call item never
+answers `null` where the source's example shows a value: an absent value is its type's
+empty value. Integer fields are always JSON integers (`5`, never `5.0`);
+`rtp_audio_in_mos`, the one float, is always a JSON number with a fraction (`0.0`, `4.0`).
+
+| example's type | absent value |
+|---|---|
+| string | `""` |
+| integer | `0`; for a time or date: it did not happen, or is not known (`ms_time_start_to_answer` 0: never answered) |
+| float | `0.0` |
+| boolean | `false` |
+| array | `[]` |
+| object | `{}`; an object that is there has every key of the source's example, `""` for a string it lacks |
+
+Only what the source's own examples show as `null` may be `null`: `evaluations` and
+`total_evaluate` (the call has no evaluation), `create_by.avatar` and `create_by.gender`
+(we keep neither). The OpenAPI document declares `create_by`, `internal_destination` and
+`customer` as their object or `{}` (the `Absent` schema), and nothing else as nullable.
+
+List, detail, change and add_evaluation answers, sync items and webhook bodies:
+
+| field | JSON type | absent |
+|---|---|---|
+| `transaction_id`, `direction`, `source_number`, `destination_number`, `disposition` | string | never absent |
+| `bill_sec`, `record_seconds`, `duration`, `bill_sec_forward_out` | integer | never absent (`0` for none) |
+| `created_date`, `last_updated_date` | integer, epoch ms | never absent |
+| `time_start_to_answer` | integer, epoch s | `0`: not known |
+| `recording_file`, `recording_file_voicemail` | string | `""`: no recording |
+| `sip_user` | string | `""`: no extension took part |
+| `provider` | string | `""`: carrier not known (local calls) |
+| `note` | string | `""`: no note; a note set to `""` or `null` answers `""` |
+| `tag` | array of strings | `[]` |
+| `call_out_price` | integer, VND | `0`: nothing charged or no price known (inbound, unanswered, no rate for the carrier) |
+| `is_voicemail`, `is_have_forward_out` | boolean | `false` |
+| `user` | array of objects | `[]` |
+| `user[].full_name`, `user[].full_name_unsigned` | string | `""` |
+| `user[].note` | string | `""`: the agent wrote none |
+| `user[].tag` | array of `{"name": string}` | `[]` |
+| `create_by` | object | `{}`: no party recorded for the caller |
+| `create_by.id`, `.name`, `.contact_id`, `.uuid`, `.type` | string | `""` |
+| `create_by.avatar`, `.gender` | string or null | `null`, as the source shows |
+| `internal_destination` | object | `{}`: not a local call to a known agent |
+| `internal_destination.id`, `.contact_id`, `.name`, `.uuid`, `.extension`, `.type` | string | `""` |
+| `evaluations` | array of objects, or null | `null`: not evaluated, as the source shows |
+| `total_evaluate` | object or null | `null`: not evaluated, as the source shows |
+| `customer` | object | `{}`: no known customer |
+| `customer.full_name`, `customer.full_name_unsigned` | string | never absent in a customer that is there |
+| `ivr` (detail, change, add_evaluation) | string | `"none"`: the source's value for a call that met no IVR (ingest stores it so) |
+| `tenant_id`, `is_deleted` (sync, webhooks) | string, boolean | never absent |
+
+Search items: the fields they share with the list item as above, ours beyond the
+source's example too (`note`, `tag`, `recording_file`, `provider`, `call_out_price`,
+`evaluations`, `total_evaluate`), and:
+
+| field | JSON type | absent |
+|---|---|---|
+| `_id`, `tenant_id` | string | never absent |
+| `create_by` | object | `{}` |
+| `create_by.id`, `.name`, `.contact_id`, `.type`, `.extension` | string | `""` |
+| `time_start_call`, `time_end_call`, `time_start_to_answer`, `time_start_media` | integer, epoch s | `0`: did not happen, or not known |
+| `ms_time_start_to_answer` | integer, epoch ms | `0`: never answered |
+| `wait_sec`, `hold_call_sec`, `answer_sec`, `playback_seconds` | integer | never absent (`0` for none) |
+| `hangup_cause`, `dial_status` | string | `""` |
+| `hangup_cause_q850` | integer | `0`: not known |
+| `customer` | object | `{}` |
+| `customer._id`, `customer.uuid` | string | `""` |
+| `customer.type` | string | always `"customer"` |
+| `customer.extension` | string | always `""`: a customer has no extension |
+| `user[]._id` | string | `""`: an agent the directory does not know |
+| `user[].tags_view` | array of `{"_id": string, "name": string}` | `[]` |
+| `user[].note` (ours) | string | `""` |
+| `user[].note_created_date` | integer, epoch ms | `0`: no note |
+| `sip_user`, `sip_from_user`, `domain`, `domain_fusion` | string | `""` |
+| `pbx_type` | string | `""`, as the source's example shows |
+| `ivr` | string | `"none"` |
+| `nation` | string | never absent (`"vn"` unless the PBX says otherwise) |
+| `rtp_audio_in_mos` | number | `0.0`: not measured |
+| `is_stop_ivr`, `is_auto_call`, `is_deleted`, `is_callbot`, `is_ai`, `is_trunk`, `suspicious_checked`, `is_missed_call`, `is_analyzed`, `is_have_forward_out` | boolean | `false` |
+| `internal_destination` | object | `{}` |
 """,
     "report": """## Report: `GET /api/call_transaction/report`
 

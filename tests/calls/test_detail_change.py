@@ -108,7 +108,7 @@ async def test_only_the_given_fields_change(engine: AsyncEngine, client: httpx.A
     p = (await client.post(CHANGE.format(tx), json={"note": None}, headers=t.headers)).json()[
         "payload"
     ]
-    assert p["note"] is None
+    assert p["note"] == ""  # cleared: "", never null (docs/api.md, "Absent values")
 
 
 async def test_change_with_user_uuid_sets_that_agents_note_and_tags(
@@ -126,7 +126,7 @@ async def test_change_with_user_uuid_sets_that_agents_note_and_tags(
     assert r.status_code == 200, r.text
     p = r.json()["payload"]
     assert p["note"] == "của cuộc gọi" and p["tag"] == []
-    assert p["user"][0]["note"] is None and p["user"][0]["tag"] == []
+    assert p["user"][0]["note"] == "" and p["user"][0]["tag"] == []
     assert p["user"][1]["note"] == "khách khó tính"
     assert p["user"][1]["tag"] == [{"name": "khiếu nại"}]
     found = await client.get(

@@ -286,7 +286,7 @@ async def test_list_item_has_the_source_shape(
     assert items[0]["user"][0] == {
         "full_name": "Trần Văn Tiến",
         "full_name_unsigned": "Tran Van Tien",
-        "note": None,
+        "note": "",
         "tag": [],
     }
     assert items[0]["customer"] == {

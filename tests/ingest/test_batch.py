@@ -363,7 +363,7 @@ async def test_agents_rewritten_together_keep_their_notes_and_tags(
         tx: [(u["full_name"], u["note"], u["tag"]) for u in users] for tx, users in shown.items()
     }
     assert kept == {
-        noted: [("Anh", None, []), ("Thu", "Khách VIP", [])],
-        tagged: [("Anh", None, []), ("Thu", None, [{"name": "Gọi lại"}])],
-        plain: [("Anh", None, []), ("Thu", None, [])],
+        noted: [("Anh", "", []), ("Thu", "Khách VIP", [])],
+        tagged: [("Anh", "", []), ("Thu", "", [{"name": "Gọi lại"}])],
+        plain: [("Anh", "", []), ("Thu", "", [])],
     }

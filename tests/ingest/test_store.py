@@ -75,7 +75,7 @@ async def test_stored_once_then_unchanged_then_updated(
     assert (p["note"], p["tag"]) == ("giữ lại", ["VIP"])
     assert [u["full_name"] for u in p["user"]] == ["Lý Thị Lan", "Trần Văn Tiến"]
     assert p["user"][1]["note"] == "của Tiến" and p["user"][1]["tag"] == [{"name": "tốt"}]
-    assert p["user"][0]["note"] is None and p["user"][0]["tag"] == []
+    assert p["user"][0]["note"] == "" and p["user"][0]["tag"] == []
 
     listed = await client.get(
         "/api/call_transaction/list", params={**window(), "keyword": "bich"}, headers=t.headers

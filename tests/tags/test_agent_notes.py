@@ -46,7 +46,7 @@ async def test_each_agent_keeps_their_own_note_and_tags(
     assert (p["note"], p["tag"]) == ("của cuộc gọi", [])
     assert [(u["full_name"], u["note"], u["tag"]) for u in p["user"]] == [
         ("Phan Thị Thu", "Khách đòi hoàn tiền", [{"name": "Khiếu nại"}]),
-        ("Vũ Đức Anh", None, [{"name": "Đã xử lý"}, {"name": "cần gọi lại"}]),
+        ("Vũ Đức Anh", "", [{"name": "Đã xử lý"}, {"name": "cần gọi lại"}]),
     ]
     # without user_uuid: the call's own, the agents' untouched
     p = await _change(client, t, tx, note="tổng kết", tag=["VIP"])
@@ -93,20 +93,20 @@ async def test_search_shows_each_agents_tags_with_ids_and_filters_by_them(
     assert agent["note_created_date"] >= p["last_updated_date"] - 1000
     (tag,) = agent["tags_view"]
     assert tag["name"] == "Chờ duyệt" and len(tag["_id"]) == 24
-    assert items[tx]["user"][1]["tags_view"] == [] and items[tx]["user"][1]["note"] is None
+    assert items[tx]["user"][1]["tags_view"] == [] and items[tx]["user"][1]["note"] == ""
     by_tag = await client.post(
         SEARCH,
         json={**window(), "user_uuids": [second.sip_user], "tags": [tag["_id"]]},
         headers=t.headers,
     )
     assert [i["transaction_id"] for i in by_tag.json()["payload"]["items"]] == [tx]
-    # a cleared note has no creation date
+    # a cleared note has no creation date: "" and 0, never null (docs/api.md)
     await _change(client, t, tx, user_uuid=first.user_uuid, note=None)
     r = await client.post(
         SEARCH, json={**window(), "user_uuids": [first.sip_user]}, headers=t.headers
     )
     cleared = r.json()["payload"]["items"][0]["user"][0]
-    assert (cleared["note"], cleared["note_created_date"]) == (None, None)
+    assert (cleared["note"], cleared["note_created_date"]) == ("", 0)
 
 
 async def test_an_agent_on_the_call_twice_gets_the_first_place(
@@ -117,7 +117,7 @@ async def test_an_agent_on_the_call_twice_gets_the_first_place(
     helper = await add_agent(engine, t, "Chuyển Tiếp", "604")
     tx = await add_call(engine, t, agents_on_call=[agent, helper, agent])
     p = await _change(client, t, tx, user_uuid="603", note="lần đầu")
-    assert [u["note"] for u in p["user"]] == ["lần đầu", None, None]
+    assert [u["note"] for u in p["user"]] == ["lần đầu", "", ""]
 
 
 async def test_an_agent_not_on_the_call_is_refused(
