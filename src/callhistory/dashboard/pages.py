@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from callhistory.auth.routes import engine_of
 from callhistory.calls import queries, store
 from callhistory.dashboard import charts, data, export, filters, i18n, stats
-from callhistory.dashboard.render import forbidden, guard, lang_of, page, safe_next
+from callhistory.dashboard.render import SecureRoute, forbidden, guard, lang_of, page, safe_next
 from callhistory.dashboard.session import Session, csrf_ok
 from callhistory.db import writing
 from callhistory.envelope import ApiError
@@ -22,7 +22,7 @@ from callhistory.evaluations import criteria as evaluation_criteria
 from callhistory.evaluations import store as evaluation_store
 from callhistory.schema import CALL_OWNER
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=SecureRoute)  # security headers
 
 
 def recording_url(path: str | None) -> str | None:

@@ -2,18 +2,27 @@
 
 Every page is rendered with the request's language and the session's CSRF token, so a
 template cannot forget either. The Content-Security-Policy allows nothing from outside
-but recordings (which may live on the PBX's own host).
+but recordings (which may live on the PBX's own host): no inline script, no inline style
+(the pages have none: dashboard.js and dashboard.css hold it all), no plugin, no framing.
+
+Every answer of the dashboard carries SECURITY_HEADERS: its routes are SecureRoute (so
+redirects, error pages and streamed exports too, not only what page() renders), and its
+static files are served through secure_static().
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callhistory import __version__
 from callhistory.auth.routes import engine_of
@@ -34,18 +43,61 @@ env = Environment(
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' https: http:; connect-src 'self'; font-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    "media-src 'self' https: http:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 def secure_headers(response: R) -> R:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
+    """The security headers, and no-store unless the answer chose its own caching."""
+    response.headers.update(SECURITY_HEADERS)
+    if "cache-control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class SecureRoute(APIRoute):
+    """A dashboard route: whatever its handler answers leaves with the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            return secure_headers(await handler(request))
+
+        return secured
+
+
+def secure_static(app: ASGIApp) -> ASGIApp:
+    """Static files with the security headers, their own 404 and 405 answers included."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+
+    async def secured(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in raw if k not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await app(scope, receive, send_secured)
+        except HTTPException as exc:  # StaticFiles raises its 404 for the app to render
+            answer = PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+            await answer(scope, receive, send_secured)
+
+    return secured
 
 
 def lang_of(request: Request) -> str:

@@ -14,10 +14,10 @@ from fastapi.responses import RedirectResponse, Response
 from callhistory.auth import keys
 from callhistory.auth.routes import engine_of
 from callhistory.dashboard import i18n, session, users
-from callhistory.dashboard.render import forbidden, lang_of, page, safe_next, secure_headers
+from callhistory.dashboard.render import SecureRoute, forbidden, lang_of, page, safe_next
 from callhistory.dashboard.session import Session
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=SecureRoute)  # security headers
 
 
 @router.get("/")
@@ -90,7 +90,7 @@ async def signin(request: Request) -> Response:
         )
     response = RedirectResponse(next_url, status_code=303)
     session.issue(response, request, found)
-    return secure_headers(response)
+    return response
 
 
 @router.post("/signout")
@@ -103,7 +103,7 @@ async def signout(request: Request) -> Response:
         return forbidden(request, found)
     response = RedirectResponse("/signin", status_code=303)
     session.clear(response)
-    return secure_headers(response)
+    return response
 
 
 @router.post("/lang")
