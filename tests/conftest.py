@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.app import create_app
+from callhistory.config import get_settings
 from callhistory.db import create_engine, migrate
 from callhistory.ratelimit import Limits, RateLimiter
 
@@ -93,6 +94,16 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The run's database as CALLHISTORY_DATABASE_URL, for code that reads the settings
+    (the CLI): the settings are read again before and after."""
+    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

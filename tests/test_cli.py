@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 
-import pytest
 from typer.testing import CliRunner
 
 from callhistory.auth import keys
 from callhistory.cli import app
-from callhistory.config import get_settings
 from callhistory.db import create_engine
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def test_tenant_key_lifecycle(configured: str) -> None:

@@ -4,7 +4,6 @@ prune`, and what the OpenAPI document says about what it expires."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from callhistory import retention
 from callhistory.auth import keys
 from callhistory.cli import app
-from callhistory.config import Settings, get_settings
+from callhistory.config import Settings
 from callhistory.db import create_engine, migrate
 from callhistory.schema import call_changes
 from tests.factories import add_call, make_tenant
@@ -79,14 +78,6 @@ async def test_the_worker_prunes_on_its_schedule(
     await backdate(engine, tenant)
     await hourly.run_if_due(engine)
     assert await changes_of(engine, tenant) == 1
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def test_prune_command(configured: str) -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from callhistory.auth import keys
 from callhistory.cli import app
-from callhistory.config import get_settings
 from callhistory.dashboard import users
 from callhistory.db import create_engine
 from callhistory.evaluations import criteria
@@ -20,14 +17,6 @@ from tests.dashboard.support import browser, sign_in
 from tests.factories import add_agent, add_call, make_tenant
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def test_user_create_then_password_checks(configured: str) -> None:

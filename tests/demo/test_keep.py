@@ -112,14 +112,6 @@ def test_the_key_file_is_private_and_replaced_whole(tmp_path: Path) -> None:
 # --- the command, as `make run` invokes it ---------------------------------------------
 
 
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
-
-
 def _demo(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, ["demo", "--calls", "60", "--seed", "3", *args])
     return result.exit_code, result.stdout, result.stderr

@@ -7,7 +7,7 @@ each in its own fresh tenant.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from callhistory.cli import app as cli_app
-from callhistory.config import get_settings
 from callhistory.db import create_engine
 from callhistory.directory import items, store
 from callhistory.directory.items import InvalidItem
@@ -510,14 +509,6 @@ async def test_lookups(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
 # ---- the command line -------------------------------------------------------------------
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def on_store(url: str, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:

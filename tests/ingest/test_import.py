@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from typer.testing import CliRunner
 
 from callhistory.auth.keys import Tenant
 from callhistory.cli import app
-from callhistory.config import get_settings
 from callhistory.ingest import import_formats, rejections
 from callhistory.ingest.imports import ImportFormat, ImportProblem, replay_rejection, run_import
 from callhistory.ingest.rejections import Rejection
@@ -345,14 +343,6 @@ async def test_an_incomplete_last_line_is_left_for_the_next_run(
 # ---- the command line ------------------------------------------------------------------
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def test_the_import_command(configured: str, tmp_path: Path) -> None:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
-import pytest
 from typer.testing import CliRunner
 
 from callhistory.auth import keys
 from callhistory.cli import app
-from callhistory.config import get_settings
 from callhistory.db import create_engine, migrate
 from callhistory.ingest import rejections
 from tests.ingest.freeswitch_posts import document
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CALLHISTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def _refuse(url: str, tenant: str, body: bytes) -> None:
