@@ -1,4 +1,4 @@
-"""A short run of bench/soak.py (12 s at a low rate): it runs, makes no error and loses
+"""A short run of bench/soak/ (12 s at a low rate): it runs, makes no error and loses
 nothing. Latency and memory figures are never asserted: they belong to the soak itself
 (docs/reliability.md).
 
