@@ -6,6 +6,11 @@ BATCH, so memory stays flat whatever the number of rows. The XLSX writer is ours
 unseekable stream (with data descriptors), so the sheet is written row by row and each
 compressed chunk is handed on at once. Inline strings avoid a shared-strings table,
 which would need every string in memory before the first byte could be sent.
+
+Both writers pass every text cell through exports.cells, so a note, a tag, a name or a
+number the PBX sent that starts like a formula (`=`, `+`, `-`, `@`, ...) is written with a
+single quote in front and no spreadsheet runs it; numbers stay numbers (docs/exports.md,
+"Spreadsheet formulas").
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from callhistory.calls import queries
 from callhistory.calls.params import CallFilter
 from callhistory.calls.queries import CallView
 from callhistory.dashboard import i18n
+from callhistory.exports import cells
 from callhistory.schema import calls
 
 BATCH = 1000
@@ -128,7 +134,7 @@ async def csv_stream(
     writer.writerow(COLUMNS)
     async for batch in views(engine, tenant_id, f):
         for view in batch:
-            writer.writerow(row_of(view, time_zone, date_format))
+            writer.writerow(cells.row(row_of(view, time_zone, date_format)))
         if progress is not None:
             progress(len(batch))
         yield buffer.getvalue().encode()
@@ -191,20 +197,25 @@ _SHEET_HEAD = (
 _SHEET_TAIL = "</sheetData></worksheet>"
 
 
+_CR = {"\r": "&#13;"}
+
+
 def _clean(text: str) -> str:
     # XML 1.0 cannot hold most control characters, whatever the escaping.
     return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
 
 
 def xlsx_row(values: list[Any]) -> str:
-    cells = []
+    parts = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            text = escape(_clean(str(value)))
-            cells.append(f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+            # Quoted after cleaning: what the sheet holds is what must not start a formula.
+            # &#13;: a bare CR in XML text would be read back as a line feed.
+            text = escape(cells.neutralise(_clean(str(value))), _CR)
+            parts.append(f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         else:
-            cells.append(f"<c><v>{value}</v></c>")
-    return f"<row>{''.join(cells)}</row>"
+            parts.append(f"<c><v>{value}</v></c>")
+    return f"<row>{''.join(parts)}</row>"
 
 
 def _xlsx_parts() -> Iterator[tuple[str, str]]:
