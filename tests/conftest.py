@@ -22,12 +22,27 @@ from callhistory.app import create_app
 from callhistory.config import get_settings
 from callhistory.db import create_engine, migrate
 from callhistory.ratelimit import Limits, RateLimiter
+from callhistory.webhooks import targets
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CALLHISTORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every host name a test registers a webhook to resolves to one public address: no
+    test asks the real DNS (tests/webhooks/test_targets.py sets its own answers)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return [PUBLIC_ADDRESS]
+
+    monkeypatch.setattr(targets, "resolver", resolve)
 
 
 def _postgres_unavailable(reason: str) -> None:

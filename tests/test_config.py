@@ -68,3 +68,14 @@ def test_cors_origins_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv("CALLHISTORY_CORS_ORIGINS", bad)
         with pytest.raises(ValueError, match="CALLHISTORY_CORS_ORIGINS"):
             Settings.from_env()
+
+
+def test_webhook_allow_private_is_a_checked_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CALLHISTORY_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert Settings.from_env().webhook_allow_private is False
+    for raw, value in (("true", True), (" Yes ", True), ("1", True), ("off", False), ("", False)):
+        monkeypatch.setenv("CALLHISTORY_WEBHOOK_ALLOW_PRIVATE", raw)
+        assert Settings.from_env().webhook_allow_private is value
+    monkeypatch.setenv("CALLHISTORY_WEBHOOK_ALLOW_PRIVATE", "sometimes")
+    with pytest.raises(ValueError, match="WEBHOOK_ALLOW_PRIVATE must be true or false"):
+        Settings.from_env()

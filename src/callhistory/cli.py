@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory.auth import keys
 from callhistory.config import UnsafeSettings, check_production, get_settings
 from callhistory.dashboard.cli import user_app
-from callhistory.db import create_engine, migrate
+from callhistory.db import create_engine, migrate, writing
 from callhistory.directory.cli import directory_app
 from callhistory.evaluations.cli import criteria_app
 from callhistory.ingest import imports
@@ -40,6 +40,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(directory_app, name="directory")
 app.add_typer(criteria_app, name="criteria")
 app.add_typer(ingest_app, name="ingest")
+webhooks_app = typer.Typer(help="Webhooks' stored secrets.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -388,6 +390,31 @@ def worker(
         run_with_engine(work)
     except KeyboardInterrupt:
         err.print("worker stopped")
+
+
+@webhooks_app.command("rotate-secrets")
+def webhooks_rotate_secrets() -> None:
+    """Re-encrypt every webhook secret under the first key of CALLHISTORY_SECRETS_KEY
+    (secrets stored in clear before included); exit 1 if a secret no key opens remains."""
+    from callhistory.secrets_box import SecretsKeyInvalid
+    from callhistory.webhooks import store
+
+    async def work(engine: AsyncEngine) -> store.Resealed:
+        async with writing(engine) as conn:
+            return await store.reseal_secrets(conn)
+
+    try:
+        report = run_with_engine(work)
+    except SecretsKeyInvalid as exc:
+        raise fail(str(exc)) from exc
+    err.print(f"re-encrypted {report.resealed}, already current {report.current}")
+    if report.unreadable:
+        hooks = ", ".join(f"{tenant}/{hook}" for tenant, hook in report.unreadable)
+        raise fail(
+            f"{len(report.unreadable)} secret(s) no configured key opens (tenant/hook: {hooks}):"
+            " put the key that encrypted them back in CALLHISTORY_SECRETS_KEY, or register"
+            " those hooks again"
+        )
 
 
 @app.command()

@@ -16,9 +16,18 @@ from typing import Any
 
 import httpx
 
+from callhistory.webhooks.signing import standard_secret as _standard_secret
 from callhistory.webhooks.signing import verify as _verify
+from callhistory.webhooks.signing import verify_standard as _verify_standard
 
-__all__ = ["CallHistoryClient", "CallHistoryError", "SyncPage", "verify_signature"]
+__all__ = [
+    "CallHistoryClient",
+    "CallHistoryError",
+    "SyncPage",
+    "standard_secret",
+    "verify_signature",
+    "verify_webhook",
+]
 
 Call = dict[str, Any]
 RETRYABLE = (429, 503)
@@ -41,8 +50,24 @@ class SyncPage:
         self.has_more = has_more
 
 
+def verify_webhook(
+    secret: str, body: bytes, headers: Mapping[str, str], tolerance: int = 300
+) -> bool:
+    """Check a webhook's Standard Webhooks signature (webhook-id, webhook-timestamp,
+    webhook-signature; names in any case) against the raw request body. Any secret the
+    API handed out works, those minted before Standard Webhooks included."""
+    return _verify_standard(secret, body, headers, tolerance=tolerance)
+
+
+def standard_secret(secret: str) -> str:
+    """The secret in the form Standard Webhooks libraries read (`whsec_` + standard
+    base64); the same string for secrets minted since; a converted one for older ones."""
+    return _standard_secret(secret)
+
+
 def verify_signature(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
-    """Check a webhook's X-Callhistory-Signature against the raw request body."""
+    """Check a webhook's X-Callhistory-Signature against the raw request body.
+    Deprecated: the header goes away in the next release; use verify_webhook."""
     return _verify(secret, body, header, tolerance=tolerance)
 
 

@@ -47,6 +47,20 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"CALLHISTORY_{name} must be a number, got {raw!r}") from exc
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"CALLHISTORY_{name}")
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ValueError(f"CALLHISTORY_{name} must be true or false, got {raw!r}")
+    return value in _TRUE
+
+
 # An origin as browsers send it: scheme://host[:port], nothing after.
 _ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 
@@ -72,6 +86,9 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     database_pool_size: int = 20  # PostgreSQL connections per process
     secret_key: str = DEFAULT_SECRET
+    # Fernet keys for secrets at rest, comma-separated: the first encrypts, all decrypt;
+    # empty: one derived from secret_key (see secrets_box.py)
+    secrets_key: str = ""
     token_ttl_seconds: int = 24 * 3600
     key_cache_seconds: float = 1.0
     max_window_days: int = 30
@@ -95,6 +112,7 @@ class Settings:
     retention_changes_days: int = 90  # the change feed (sync cursors older than this expire)
     retention_interval_seconds: int = 3600  # how often the worker prunes; 0: never (CLI only)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API; "*": any
+    webhook_allow_private: bool = False  # webhooks may call private addresses (LAN receivers)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,6 +121,7 @@ class Settings:
             database_url=_env("DATABASE_URL", "") or _default_database_url(),
             database_pool_size=_env_positive("DATABASE_POOL_SIZE", 20),
             secret_key=_env("SECRET_KEY", DEFAULT_SECRET),
+            secrets_key=_env("SECRETS_KEY", ""),
             token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 24 * 3600),
             key_cache_seconds=_env_float("KEY_CACHE_SECONDS", 1.0),
             max_window_days=_env_int("MAX_WINDOW_DAYS", 30),
@@ -125,6 +144,7 @@ class Settings:
             retention_changes_days=_env_int("RETENTION_CHANGES_DAYS", 90),
             retention_interval_seconds=_env_int("RETENTION_INTERVAL_SECONDS", 3600),
             cors_origins=_env_origins("CORS_ORIGINS"),
+            webhook_allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         )
 
 

@@ -492,7 +492,8 @@ webhooks = Table(
     Column("hook_type", String(16), nullable=False),
     Column("url", Text, nullable=False),
     Column("events", JSON, nullable=False),
-    Column("secret", String(100), nullable=False),  # HMAC key; needed in clear to sign
+    # The signing secret, Fernet-encrypted (callhistory.secrets_box); TEXT since 0009
+    Column("secret", Text, nullable=False),
     Column("status", String(16), nullable=False),  # active | paused
     Column("created_at", BigInteger, nullable=False),
     Column("failing_since", BigInteger),  # first failure of the current failing streak

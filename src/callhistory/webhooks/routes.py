@@ -13,7 +13,7 @@ from callhistory.calls import openapi, params
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.envelope import ApiError, json_object, ok, validation_error
-from callhistory.webhooks import store
+from callhistory.webhooks import store, targets
 
 router = APIRouter(tags=["webhooks"])
 
@@ -46,8 +46,13 @@ async def register_hook(request: Request, caller: Caller) -> Any:
     hook_type = spec.get("type", "call")
     if hook_type not in store.HOOK_TYPES:
         raise validation_error("webhook.type", "invalid_choice")
-    url = store.check_url(spec.get("url"), get_settings().environment == "development")
+    settings = get_settings()
+    url = store.check_url(spec.get("url"), settings.environment == "development")
     events = store.check_events(spec.get("events", ["hangup", "updated"]))
+    try:  # every address it resolves to must be one webhooks may call (targets.py)
+        await targets.check_url(url, targets.Policy.of(settings))
+    except targets.TargetRefused as exc:
+        raise validation_error("webhook.url", exc.code) from exc
     async with writing(engine_of(request)) as conn:
         hook = await store.register(conn, caller.tenant_id, hook_type, url, events)
     # The secret is shown here once; it is never listed.

@@ -8,9 +8,10 @@ deliveries exactly once, even if the worker dies half-way.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory import secrets_box
 from callhistory.calls import queries
 from callhistory.db import new_id, now_ms
 from callhistory.envelope import validation_error
@@ -29,6 +31,7 @@ EVENTS = ("ringing", "answered", "hangup", "updated")
 HOOK_TYPES = ("call",)
 DAY_MS = 86_400_000
 FAN_OUT_BATCH = 500
+SECRET_BYTES = 32  # Standard Webhooks: 24 to 64
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Hook:
     hook_type: str
     url: str
     events: list[str]
-    secret: str
+    secret: str  # in clear, only on the Hook `register` returns (shown once); else ""
     status: str
     created_at: int
     failing_since: int | None
@@ -62,7 +65,7 @@ def _hook(row: Any) -> Hook:
         row.hook_type,
         row.url,
         list(row.events),
-        row.secret,
+        "",  # stored encrypted; only the worker opens it, to sign
         row.status,
         row.created_at,
         row.failing_since,
@@ -76,6 +79,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def new_secret() -> str:
+    """`whsec_` + standard base64 of random bytes: what Standard Webhooks libraries read."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 def check_url(url: Any, development: bool) -> str:
@@ -109,13 +117,15 @@ async def register(
     conn: AsyncConnection, tenant_id: str, hook_type: str, url: str, events: list[str]
 ) -> Hook:
     """Create the tenant's hook of this type, or update it in place (same id, so its
-    deliveries stay) with a new secret; either way it is active again."""
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    deliveries stay) with a new secret; either way it is active again. The secret is
+    stored encrypted; the Hook returned carries it in clear, to show it once."""
+    secret = new_secret()
+    sealed = secrets_box.box().seal(secret)
     key = (webhooks.c.tenant_id == tenant_id) & (webhooks.c.hook_type == hook_type)
     changed = await conn.execute(
         update(webhooks)
         .where(key)
-        .values(url=url, events=events, secret=secret, status="active", failing_since=None)
+        .values(url=url, events=events, secret=sealed, status="active", failing_since=None)
     )
     if not changed.rowcount:
         await conn.execute(
@@ -125,12 +135,12 @@ async def register(
                 hook_type=hook_type,
                 url=url,
                 events=events,
-                secret=secret,
+                secret=sealed,
                 status="active",
                 created_at=now_ms(),
             )
         )
-    hook = _hook((await conn.execute(select(webhooks).where(key))).one())
+    hook = replace(_hook((await conn.execute(select(webhooks).where(key))).one()), secret=secret)
     has_cursor = await conn.scalar(
         select(func.count())
         .select_from(webhook_cursors)
@@ -151,6 +161,45 @@ async def destroy(conn: AsyncConnection, tenant_id: str, hook_type: str) -> bool
         )
     )
     return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int  # re-encrypted under the first key (legacy plaintext included)
+    current: int  # already under the first key
+    unreadable: list[tuple[str, str]]  # (tenant_id, hook id) no configured key opens
+
+
+async def reseal_secrets(conn: AsyncConnection, tenant_id: str | None = None) -> Resealed:
+    """Re-encrypt every hook's secret (or only a tenant's) under the first key of
+    CALLHISTORY_SECRETS_KEY, in the caller's transaction. A row changed meanwhile
+    (registered again) is left as the new registration wrote it: under that key."""
+    sealer = secrets_box.box()
+    query = select(webhooks.c.tenant_id, webhooks.c.id, webhooks.c.secret)
+    if tenant_id is not None:
+        query = query.where(webhooks.c.tenant_id == tenant_id)
+    rows = (await conn.execute(query)).all()
+    resealed, current, unreadable = 0, 0, []
+    for row in rows:
+        if sealer.is_current(row.secret):
+            current += 1
+            continue
+        try:
+            fresh = sealer.reseal(row.secret)
+        except secrets_box.SecretUnreadable:
+            unreadable.append((row.tenant_id, row.id))
+            continue
+        await conn.execute(
+            update(webhooks)
+            .where(
+                webhooks.c.tenant_id == row.tenant_id,
+                webhooks.c.id == row.id,
+                webhooks.c.secret == row.secret,
+            )
+            .values(secret=fresh)
+        )
+        resealed += 1
+    return Resealed(resealed, current, unreadable)
 
 
 async def tenants_with_hooks(conn: AsyncConnection) -> list[str]:

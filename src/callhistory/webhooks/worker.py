@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory import __version__
 from callhistory.db import among, now_ms, writing
 from callhistory.schema import webhook_deliveries, webhooks
-from callhistory.webhooks import store
-from callhistory.webhooks.signing import signature
+from callhistory.webhooks import store, targets
+from callhistory.webhooks.signing import SecretsError, delivery_headers
 
 log = logging.getLogger("callhistory.worker")
 
@@ -132,6 +132,10 @@ async def claim(engine: AsyncEngine, now: int, limit: int = CLAIM_BATCH) -> list
 async def send_one(http: httpx.AsyncClient, delivery: Claimed, now: int) -> Result:
     body = delivery.body.encode()
     timestamp = now // 1000
+    try:  # webhook-id is the delivery's id: the same on every retry
+        signed = delivery_headers(delivery.secret, delivery.id, timestamp, body)
+    except SecretsError as exc:  # e.g. a wrong CALLHISTORY_SECRETS_KEY: this one fails
+        return Result(delivery, None, str(exc)[:500])
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"callhistory-webhooks/{__version__}",
@@ -139,10 +143,12 @@ async def send_one(http: httpx.AsyncClient, delivery: Claimed, now: int) -> Resu
         "X-Callhistory-Delivery": delivery.id,
         "X-Callhistory-Attempt": str(delivery.attempt),
         "X-Callhistory-Timestamp": str(timestamp),
-        "X-Callhistory-Signature": signature(delivery.secret, timestamp, body),
+        **signed,  # webhook-id, webhook-timestamp, webhook-signature, X-Callhistory-Signature
     }
     try:
         answer = await http.post(delivery.url, content=body, headers=headers)
+    except targets.TargetRefused as exc:  # resolved to an address webhooks may not call
+        return Result(delivery, None, f"{exc.code}: {exc}"[:500])
     except httpx.HTTPError as exc:
         return Result(delivery, None, f"{type(exc).__name__}: {exc}"[:500])
     return Result(delivery, answer.status_code, None if answer.is_success else answer.text[:500])
@@ -221,9 +227,20 @@ async def run_once(engine: AsyncEngine, http: httpx.AsyncClient, now: int | None
     return len(claimed)
 
 
-def http_client() -> httpx.AsyncClient:
-    # No redirects: a signed body must reach the registered URL or fail visibly.
-    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+def http_client(
+    policy: targets.Policy | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The worker's client. Each connection goes to an address checked just before it
+    is made (targets.py; the settings' policy unless one is given), never through an
+    environment proxy. No redirects: a signed body must reach the registered URL or fail
+    visibly."""
+    if transport is None:
+        from callhistory.config import get_settings
+
+        transport = targets.GuardedTransport(policy or targets.Policy.of(get_settings()))
+    return httpx.AsyncClient(
+        transport=transport, timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False
+    )
 
 
 async def run_forever(engine: AsyncEngine, stop: asyncio.Event, interval: float = 1.0) -> None:
