@@ -456,7 +456,7 @@ dashboard_users = Table(
     Column("tenant_id", ID, nullable=False),
     Column("id", ID, nullable=False),
     Column("email", String(254), nullable=False),  # lower-cased
-    Column("password_hash", String(200), nullable=False),  # scrypt, see dashboard.users
+    Column("password_hash", String(200), nullable=False),  # Argon2id, see dashboard.users
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),
