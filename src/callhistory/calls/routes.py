@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.answers import Answer, CallDetail, CallListItem, CallSearchItem, CamelPage, Page
+from callhistory.answers import Answer, CamelPage, Page
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, shapes, store
+from callhistory.calls.answers import CallDetail, CallListItem, CallSearchItem
 from callhistory.calls.params import CallFilter
 from callhistory.config import get_settings
 from callhistory.db import writing

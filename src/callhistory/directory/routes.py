@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory import answers
-from callhistory.answers import Answer, BulkReport, Page
+from callhistory.answers import Answer, Page
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.calls.params import Paging
 from callhistory.config import get_settings
 from callhistory.db import writing
-from callhistory.directory import lists, store
+from callhistory.directory import answers, lists, store
+from callhistory.directory.answers import BulkReport
 from callhistory.directory.items import KINDS, Kind
 from callhistory.envelope import EnvelopeResponse, json_object, ok, validation_error
 

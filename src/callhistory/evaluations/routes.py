@@ -6,14 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callhistory.answers import Answer, CallDetail, Criterion, EvaluationReport, Items
+from callhistory.answers import Answer, Items
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries
 from callhistory.calls import shapes as call_shapes
+from callhistory.calls.answers import CallDetail
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, json_object, ok, validation_error
 from callhistory.evaluations import criteria, report, shapes, store
+from callhistory.evaluations.answers import Criterion, EvaluationReport
 from callhistory.evaluations.criteria import CriterionIn
 
 router = APIRouter(tags=["evaluations"])

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.answers import Answer, Export
+from callhistory.answers import Answer
 from callhistory.auth.keys import KeyRef
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi
@@ -20,6 +20,7 @@ from callhistory.config import get_settings
 from callhistory.db import now_ms
 from callhistory.envelope import ApiError, json_object, ok
 from callhistory.exports import runner
+from callhistory.exports.answers import Export
 from callhistory.schema import exports, tenants
 
 router = APIRouter(tags=["exports"])

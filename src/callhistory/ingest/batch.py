@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.answers import Answer
-from callhistory.answers import BatchReport as BatchAnswer
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi
 from callhistory.config import get_settings
@@ -26,6 +25,7 @@ from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
 from callhistory.guards import read_limited
 from callhistory.ingest import items, lookups, rejections
+from callhistory.ingest.answers import BatchReport as BatchAnswer
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.items import CheckedItem, FieldError, InvalidItem

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.answers import Answer, Items, LegStored, Rejection
+from callhistory.answers import Answer, Items
 from callhistory.auth import keys
 from callhistory.auth.keys import KeyRef
 from callhistory.auth.routes import Caller, engine_of, limit
@@ -17,6 +17,7 @@ from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok
 from callhistory.guards import read_limited
 from callhistory.ingest import rejections
+from callhistory.ingest.answers import LegStored, Rejection
 from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.pipeline import PostedLeg

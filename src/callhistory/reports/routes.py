@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.answers import Answer, CallReport
+from callhistory.answers import Answer
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, totals
 from callhistory.calls.params import CallFilter
 from callhistory.config import get_settings
 from callhistory.envelope import ok
+from callhistory.reports.answers import CallReport
 from callhistory.schema import calls
 
 router = APIRouter(tags=["reports"])

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callhistory.answers import Answer, SyncPage
+from callhistory.answers import Answer
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, shapes
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok
 from callhistory.sync import feed, pages
+from callhistory.sync.answers import SyncPage
 
 router = APIRouter(tags=["sync"])
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callhistory.answers import Answer, Page, Tag
+from callhistory.answers import Answer, Page
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import json_object, ok
 from callhistory.tags import store
+from callhistory.tags.answers import Tag
 
 router = APIRouter(tags=["tags"])
 

@@ -6,14 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from callhistory import answers
 from callhistory.answers import Answer, Items
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.envelope import ApiError, json_object, ok, validation_error
-from callhistory.webhooks import store, targets
+from callhistory.webhooks import answers, store, targets
 
 router = APIRouter(tags=["webhooks"])
 
