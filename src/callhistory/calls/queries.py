@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import totals
+from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter, Paging
 from callhistory.db import among
 from callhistory.evaluations import queries as evaluation_queries
@@ -77,19 +78,8 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
         calls.c.created_date >= f.from_ms,
         calls.c.created_date <= f.to_ms,
         calls.c.is_deleted.is_(False),
+        *column_conditions(calls, f),
     ]
-    if f.directions:
-        conds.append(among(calls.c.direction, f.directions))
-    if f.dispositions:
-        conds.append(among(calls.c.disposition, f.dispositions))
-    if f.sip_users:
-        conds.append(among(calls.c.sip_user, f.sip_users))
-    if f.hotlines:
-        conds.append(among(calls.c.hotline, f.hotlines))
-    if f.queues:
-        conds.append(among(calls.c.queue_destination, f.queues))
-    if f.is_auto_call is not None:
-        conds.append(calls.c.is_auto_call.is_(f.is_auto_call))
     if f.agents:
         conds.append(_among_calls(call_users, tenant_id, f, among(call_users.c.email, f.agents)))
     if f.user_uuids:

@@ -47,20 +47,38 @@ def view_search_text(view: CallView) -> str:
     )
 
 
-def clean_tag_names(raw: Any) -> list[str]:
-    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
-        raise validation_error("tag", "must_be_a_list_of_strings")
+class TagProblem(ValueError):
+    """A list of tag names that cannot be stored; `code` is the API's code for why."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def tag_names(raw: list[str]) -> list[str]:
+    """The names as stored: white space collapsed, duplicates (folded) dropped, the first
+    spelling kept; TagProblem when one is empty or too long, or there are too many."""
     names: dict[str, str] = {}  # folded -> as typed (first spelling wins)
     for tag in raw:
         name = " ".join(tag.split())
         if not name:
-            raise validation_error("tag", "empty_tag")
+            raise TagProblem("empty_tag")
         if len(name) > MAX_TAG_LENGTH:
-            raise validation_error("tag", "tag_too_long")
+            raise TagProblem("tag_too_long")
         names.setdefault(fold(name), name)
     if len(names) > MAX_TAGS_PER_CALL:
-        raise validation_error("tag", "too_many_tags")
+        raise TagProblem("too_many_tags")
     return list(names.values())
+
+
+def clean_tag_names(raw: Any) -> list[str]:
+    """tag_names of a request's `tag`, or the API's validation error."""
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise validation_error("tag", "must_be_a_list_of_strings")
+    try:
+        return tag_names(raw)
+    except TagProblem as exc:
+        raise validation_error("tag", exc.code) from None
 
 
 def _insert_ignoring_conflicts(conn: AsyncConnection, table: Any) -> Any:

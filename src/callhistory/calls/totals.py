@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import DAY_MS, CallFilter
-from callhistory.db import among
 from callhistory.rows import insert_rows
 from callhistory.schema import call_day_totals, calls
 
@@ -48,24 +48,12 @@ def whole_days(f: CallFilter) -> tuple[int, int] | None:
 
 
 def _totals_where(tenant_id: str, f: CallFilter, first: int, end: int) -> list[Any]:
-    conds: list[ColumnElement[bool]] = [
+    return [
         _t.c.tenant_id == tenant_id,
         _t.c.day >= first,
         _t.c.day < end,
+        *column_conditions(_t, f),
     ]
-    if f.directions:
-        conds.append(among(_t.c.direction, f.directions))
-    if f.dispositions:
-        conds.append(among(_t.c.disposition, f.dispositions))
-    if f.sip_users:
-        conds.append(among(_t.c.sip_user, f.sip_users))
-    if f.hotlines:
-        conds.append(among(_t.c.hotline, f.hotlines))
-    if f.queues:
-        conds.append(among(_t.c.queue_destination, f.queues))
-    if f.is_auto_call is not None:
-        conds.append(_t.c.is_auto_call.is_(f.is_auto_call))
-    return conds
 
 
 async def count(

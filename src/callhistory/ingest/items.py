@@ -25,11 +25,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from callhistory.calls.store import MAX_NOTE_LENGTH, MAX_TAG_LENGTH, MAX_TAGS_PER_CALL
+from callhistory.calls.store import MAX_NOTE_LENGTH, TagProblem, tag_names
 from callhistory.ingest.merge import MergedCall
 from callhistory.ingest.records import CallRecord
 from callhistory.phones import national
-from callhistory.text import fold
 
 FieldError = dict[str, str]
 
@@ -92,17 +91,10 @@ def _first_of_list(value: Any) -> Any:
 
 
 def _tags(value: list[str]) -> list[str]:
-    names: dict[str, str] = {}  # folded -> as typed (the first spelling wins)
-    for tag in value:
-        name = " ".join(tag.split())
-        if not name:
-            raise PydanticCustomError("empty_tag", "a tag is empty")
-        if len(name) > MAX_TAG_LENGTH:
-            raise PydanticCustomError("tag_too_long", "a tag is too long")
-        names.setdefault(fold(name), name)
-    if len(names) > MAX_TAGS_PER_CALL:
-        raise PydanticCustomError("too_many_tags", "too many tags")
-    return list(names.values())
+    try:
+        return tag_names(value)
+    except TagProblem as exc:
+        raise PydanticCustomError(exc.code, "{problem}", {"problem": exc.code}) from None
 
 
 def _bounded(min_length: int, max_length: int) -> StringConstraints:
