@@ -37,15 +37,24 @@ def _bad_filter(request: Request, current: Session, exc: ApiError) -> Response:
     return page(request, "error.html", current, status=400, title=t("error_title"), message=message)
 
 
-@router.get("/calls")
-async def calls_page(request: Request) -> Response:
+async def _signed_in_view(request: Request) -> tuple[Session, filters.View] | Response:
+    """The session and the filters of a page that lists calls; else the answer to give
+    instead (to the sign-in, or a 400 page naming the filter in error)."""
     current = await guard(request)
     if isinstance(current, Response):
         return current
     try:
-        view = filters.read(request.query_params, current.time_zone)
+        return current, filters.read(request.query_params, current.time_zone)
     except ApiError as exc:
         return _bad_filter(request, current, exc)
+
+
+@router.get("/calls")
+async def calls_page(request: Request) -> Response:
+    filtered = await _signed_in_view(request)
+    if isinstance(filtered, Response):
+        return filtered
+    current, view = filtered
     async with engine_of(request).connect() as conn:
         total, rows = await data.page(conn, current.tenant_id, view)
         choices = await data.choices(conn, current.tenant_id)
@@ -187,13 +196,10 @@ async def evaluate_call(request: Request, transaction_id: str) -> Response:
 
 @router.get("/reports")
 async def reports_page(request: Request) -> Response:
-    current = await guard(request)
-    if isinstance(current, Response):
-        return current
-    try:
-        view = filters.read(request.query_params, current.time_zone)
-    except ApiError as exc:
-        return _bad_filter(request, current, exc)
+    filtered = await _signed_in_view(request)
+    if isinstance(filtered, Response):
+        return filtered
+    current, view = filtered
     async with engine_of(request).connect() as conn:
         report = await stats.build(conn, current.tenant_id, view.call_filter, current.time_zone)
         choices = await data.choices(conn, current.tenant_id)
@@ -247,13 +253,10 @@ async def reports_page(request: Request) -> Response:
 
 
 async def _export(request: Request, kind: str) -> Response:
-    current = await guard(request)
-    if isinstance(current, Response):
-        return current
-    try:
-        view = filters.read(request.query_params, current.time_zone)
-    except ApiError as exc:
-        return _bad_filter(request, current, exc)
+    filtered = await _signed_in_view(request)
+    if isinstance(filtered, Response):
+        return filtered
+    current, view = filtered
     engine = engine_of(request)
     async with engine.connect() as conn:
         total = await queries.count(conn, current.tenant_id, view.call_filter)
