@@ -467,6 +467,8 @@ def merge_rows(rows: Sequence[CdrRow]) -> MergedCall:
         voicemail_path=None,
         is_auto_call=False,
         outbound_caller_id=None,
+        # Asterisk's own seconds, when its row spans the whole call
+        duration=main.duration if (main.start_ms, main.end_ms) == (start, end) else None,
     )
 
 

@@ -134,7 +134,9 @@ async def enrich(
         hotline=hotline if hotline and hotline not in numbers.extensions else None,
         queue_destination=call.queue,
         is_auto_call=call.is_auto_call,
-        duration=max(0, round((call.end_ms - call.start_ms) / 1000)),
+        duration=call.duration
+        if call.duration is not None
+        else max(0, round((call.end_ms - call.start_ms) / 1000)),
         bill_sec=call.bill_sec,
         record_seconds=call.record_seconds
         if call.record_seconds is not None

@@ -54,7 +54,11 @@ class Leg:
     answer_ms: int | None
     end_ms: int | None
     billsec: int
-    waitsec: int
+    # The PBX's own figures (`duration`, `waitsec`), whole seconds as it billed them;
+    # None when the CDR lacks them. Computing them from microsecond epochs rounds the
+    # other way now and then (a 2013 leg with duration 24 spans 23.6 s).
+    duration: int | None
+    waitsec: int | None
     hold_sec: int
     answered: bool
     hangup_cause: str | None
@@ -197,6 +201,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _seconds(value: Any) -> int | None:
+    """A count of seconds the PBX wrote; None when absent or not one."""
+    number = _int(value)
+    return number if number is not None and number >= 0 else None
+
+
 def _ms(variables: Mapping[str, str], name: str) -> int | None:
     """`<name>_uepoch` (µs) or `<name>_epoch` (s) as epoch ms; None when "0" or absent."""
     micros = _int(variables.get(f"{name}_uepoch"))
@@ -323,7 +333,8 @@ def parse_leg(document: Mapping[str, Any], uuid_hint: str | None = None) -> Leg:
         answer_ms=answer,
         end_ms=_ms(variables, "end"),
         billsec=billsec,
-        waitsec=_int(variables.get("waitsec")) or 0,
+        duration=_seconds(variables.get("duration")),
+        waitsec=_seconds(variables.get("waitsec")),
         hold_sec=_int(variables.get("hold_accum_seconds")) or 0,
         answered=answer is not None or billsec > 0,
         hangup_cause=_text(variables, "hangup_cause"),

@@ -47,6 +47,7 @@ class MergedCall:
     playback_seconds: int = 0
     direction: str | None = None  # when the PBX or the sender says; else from the numbers
     provider: str | None = None  # when the PBX or the sender says; else from the prefix
+    duration: int | None = None  # the PBX's own, in seconds; None: from start and end
 
 
 def _ordered(legs: Sequence[Leg]) -> list[Leg]:
@@ -68,6 +69,10 @@ def _extensions(ordered: Sequence[Leg], answered: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e for e in found if e))
 
 
+def _wait(start: int, answer: int | None, main: Leg) -> int:
+    return round((answer - start) / 1000) if answer else (main.waitsec or 0)
+
+
 def merge(legs: Sequence[Leg]) -> MergedCall:
     if not legs:
         raise ValueError("a call has at least one leg")
@@ -81,6 +86,10 @@ def merge(legs: Sequence[Leg]) -> MergedCall:
     answered = any(leg.answered for leg in legs)
     extensions = _extensions(ordered, answered)
     bill_sec = max((leg.billsec for leg in legs), default=0) if answered else 0
+    # The PBX's figures speak for the call when their leg spans it: a later leg (a
+    # transfer's) that outlives the first makes the call longer than that leg's duration.
+    spans = main.start_ms == start and (main.end_ms or start) == end
+    waited = main.waitsec if spans and main.answer_ms == answer else None
     return MergedCall(
         call_id=main.call_id,
         caller_number=main.caller_number,
@@ -89,7 +98,7 @@ def merge(legs: Sequence[Leg]) -> MergedCall:
         answer_ms=answer,
         end_ms=end,
         bill_sec=bill_sec,
-        wait_sec=round((answer - start) / 1000) if answer else main.waitsec,
+        wait_sec=waited if waited is not None else _wait(start, answer, main),
         hold_sec=max(leg.hold_sec for leg in legs),
         answered=answered,
         hangup_cause=main.hangup_cause,
@@ -106,6 +115,7 @@ def merge(legs: Sequence[Leg]) -> MergedCall:
         voicemail_path=_first([leg.voicemail_path for leg in ordered]),
         is_auto_call=main.is_auto_call,
         playback_seconds=max(leg.playback_seconds for leg in legs),
+        duration=main.duration if spans else None,
         outbound_caller_id=_first(
             [
                 leg.variables.get(name)
