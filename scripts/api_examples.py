@@ -143,6 +143,12 @@ Exchanges an API key for a Bearer token (24 hours, `CALLHISTORY_TOKEN_TTL_SECOND
 Every endpoint accepts `Authorization: Bearer <token>` or the key itself in
 `x-api-key`; so does this one (`GET /api/auth` with only the header); when both the
 `apiKey` parameter and the header are sent, the parameter is the one used. Revoking a key (`callhistory key revoke ID`) ends it and its tokens at once.
+
+Wrong keys are counted, per client address and per key, here, at the dashboard's sign-in
+and at `/api/cdr/freeswitch` (each apart): past `CALLHISTORY_AUTH_FAILURES_PER_IP`
+(default 20 in 5 minutes) or `CALLHISTORY_AUTH_FAILURES_PER_ACCOUNT` (10 in 15 minutes)
+every attempt, a right key too, is refused with 429 `too_many_attempts` and
+`Retry-After` (seconds until the count's window ends). Right keys are never counted.
 """,
     "list": """## List: `GET /api/call_transaction/list`
 
@@ -329,6 +335,7 @@ A window over 30 days, a bad parameter, an unknown call, no credentials:
 | 401 | `api_key_is_required` | no key and no token |
 | 401 | `api_key_invalid` | unknown or revoked key, or a token of a revoked key |
 | 401 | `unauthorized`, `token_expired` | a bad or expired token |
+| 429 | `too_many_attempts` | too many wrong keys from one address or for one key at `GET /api/auth` or `POST /api/cdr/freeswitch` (and wrong passwords at the dashboard's sign-in, which answers a page): every attempt, a right one too, is refused until `Retry-After` seconds have passed |
 | 404 | `transaction_not_found` | no such call in the caller's tenant |
 | 404 | `not_found`, 405 `method_not_allowed` | unknown path, wrong method |
 | 403 | `cors_not_allowed` | a preflight from an origin (or for a method or header) not allowed |

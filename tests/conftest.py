@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.app import create_app
+from callhistory.auth.attempts import AttemptLimits, Attempts
 from callhistory.config import get_settings
 from callhistory.db import create_engine, migrate
 from callhistory.ratelimit import Limits, RateLimiter
@@ -123,9 +124,12 @@ def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 
 @pytest.fixture(scope="session")
 async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    # Unlimited: suites make thousands of requests with one key; tests/test_ratelimit.py
-    # builds its own limited apps.
-    app = create_app(engine, rate_limiter=RateLimiter(Limits(api=None, ingest=None)))
+    # Unlimited: suites make thousands of requests with one key, and many wrong ones from
+    # one address; tests/test_ratelimit.py and tests/auth/test_attempts.py build their own
+    # limited apps.
+    limiter = RateLimiter(Limits(api=None, ingest=None))
+    app = create_app(engine, rate_limiter=limiter)
+    app.state.auth_attempts = Attempts(AttemptLimits(per_ip=None, per_account=None), limiter.stores)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

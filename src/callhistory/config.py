@@ -76,6 +76,28 @@ def _env_origins(name: str) -> tuple[str, ...]:
     return origins
 
 
+_COUNT_PER_PERIOD = re.compile(
+    r"^\s*(\d+)\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?\s*$", re.IGNORECASE
+)
+
+
+def _env_count_per_period(name: str, default: str) -> str:
+    """'20/5 minutes' (any number of seconds, minutes, hours or days); '0': no limit."""
+    raw = os.environ.get(f"CALLHISTORY_{name}")
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if value == "0":
+        return value
+    found = _COUNT_PER_PERIOD.match(value)
+    if found is None or int(found.group(1)) < 1 or int(found.group(3) or 1) < 1:
+        raise ValueError(
+            f"CALLHISTORY_{name} must be a count per period like {default!r} (0: no limit), "
+            f"got {raw!r}"
+        )
+    return value
+
+
 class UnsafeSettings(ValueError):
     """Settings that must not reach production; the message says which and why."""
 
@@ -103,6 +125,9 @@ class Settings:
     redis_url: str = ""
     rate_limit_api: str = "3000/30 minutes"
     rate_limit_ingest: str = "3000000/30 minutes"
+    # Failed credentials (auth/attempts.py): per client address, and per account
+    auth_failures_per_ip: str = "20/5 minutes"
+    auth_failures_per_account: str = "10/15 minutes"
     worker: str = "on"  # "off": `serve` does not run the webhook/export worker in-process
     export_dir: str = field(default_factory=lambda: str(Path.cwd() / "exports"))
     export_link_ttl_seconds: int = 3600
@@ -136,6 +161,10 @@ class Settings:
             redis_url=_env("REDIS_URL", ""),
             rate_limit_api=_env("RATE_LIMIT_API", "3000/30 minutes"),
             rate_limit_ingest=_env("RATE_LIMIT_INGEST", "3000000/30 minutes"),
+            auth_failures_per_ip=_env_count_per_period("AUTH_FAILURES_PER_IP", "20/5 minutes"),
+            auth_failures_per_account=_env_count_per_period(
+                "AUTH_FAILURES_PER_ACCOUNT", "10/15 minutes"
+            ),
             worker=_env("WORKER", "on").strip().lower(),
             export_dir=_env("EXPORT_DIR", "") or str(Path.cwd() / "exports"),
             export_link_ttl_seconds=_env_int("EXPORT_LINK_TTL_SECONDS", 3600),

@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.answers import AccessToken, Answer
-from callhistory.auth import keys, tokens
+from callhistory.auth import attempts, keys, tokens
 from callhistory.auth.keys import KeyRef
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok
@@ -86,7 +86,10 @@ Caller = Annotated[KeyRef, Depends(current_key)]
         "The key goes in the `apiKey` query parameter or the `x-api-key` header; when both "
         "are given, `apiKey` (the documented one) is used and the header is ignored."
     ),
-    responses={401: {"description": "`api_key_is_required` or `api_key_invalid`."}},
+    responses={
+        401: {"description": "`api_key_is_required` or `api_key_invalid`."},
+        429: attempts.openapi_429(),
+    },
 )
 async def exchange_key(
     request: Request,
@@ -97,7 +100,11 @@ async def exchange_key(
     chosen = api_key or header_key
     if not chosen:
         raise ApiError(401, "api_key_is_required")
-    ref = await _from_key(engine_of(request), chosen)
+    async with attempts.attempt(request, attempts.API_AUTH, attempts.key_account(chosen)) as tried:
+        ref = await keys.verify_key_recent(engine_of(request), chosen)
+        if ref is None:
+            tried.failed()
+            raise ApiError(401, "api_key_invalid")
     settings = get_settings()
     token, expires_at = tokens.issue(ref, settings.secret_key, settings.token_ttl_seconds)
     return ok(

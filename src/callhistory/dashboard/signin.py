@@ -6,12 +6,13 @@ lives in the signed session. Every POST here checks one or the other.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from callhistory.auth import keys
+from callhistory.auth import attempts, keys
 from callhistory.auth.routes import engine_of
 from callhistory.dashboard import i18n, session, users
 from callhistory.dashboard.render import SecureRoute, forbidden, lang_of, page, safe_next
@@ -53,21 +54,32 @@ async def signin_form(request: Request) -> Response:
 
 
 async def _check_credentials(request: Request, form: dict[str, str]) -> Session | None:
+    """The session the form's credentials open, None for wrong ones (each counted: see
+    auth/attempts.py, TooManyAttempts while this address or this account has too many)."""
     engine = engine_of(request)
     async with engine.connect() as conn:
         if form.get("api_key"):
-            ref = await keys.verify_key(conn, form["api_key"])
-            if ref is None:
-                return None
+            account = attempts.key_account(form["api_key"])
+            async with attempts.attempt(request, attempts.SIGNIN, account) as tried:
+                ref = await keys.verify_key(conn, form["api_key"])
+                if ref is None:
+                    tried.failed()
+                    return None
             return Session(ref.tenant_id, session.new_csrf(), key_id=ref.key_id)
-        tenant = await keys.find_tenant(conn, form.get("tenant", "").strip())
-        if tenant is None:
-            return None
-        user = await users.authenticate(
-            conn, tenant.id, form.get("email", ""), form.get("password", "")
-        )
-        if user is None:
-            return None
+        named = form.get("tenant", "").strip()
+        tenant = await keys.find_tenant(conn, named)
+        # One account whether the tenant is named by its name or its id; an unknown one
+        # (or email) is counted all the same, so a refusal tells nothing about either.
+        account = attempts.user_account(tenant.id if tenant else named, form.get("email", ""))
+        async with attempts.attempt(request, attempts.SIGNIN, account) as tried:
+            user = None
+            if tenant is not None:
+                user = await users.authenticate(
+                    conn, tenant.id, form.get("email", ""), form.get("password", "")
+                )
+            if tenant is None or user is None:
+                tried.failed()
+                return None
         return Session(tenant.id, session.new_csrf(), user_id=user.id, email=user.email)
 
 
@@ -77,17 +89,18 @@ async def signin(request: Request) -> Response:
     next_url = safe_next(form.get("next"))
     if not session.csrf_ok(request.cookies.get(session.CSRF_COOKIE), form.get("csrf")):
         return forbidden(request, None)
-    found = await _check_credentials(request, form)
+    kept = {"tenant": form.get("tenant", ""), "email": form.get("email", "")}
+    try:
+        found = await _check_credentials(request, form)
+    except attempts.TooManyAttempts as exc:
+        minutes = math.ceil(exc.retry_after / 60)
+        message = i18n.translator(lang_of(request))("signin_too_many", minutes=minutes)
+        response = _signin_page(request, next_url, message, status=429, **kept)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if found is None:
         t = i18n.translator(lang_of(request))
-        return _signin_page(
-            request,
-            next_url,
-            t("signin_failed"),
-            status=401,
-            tenant=form.get("tenant", ""),
-            email=form.get("email", ""),
-        )
+        return _signin_page(request, next_url, t("signin_failed"), status=401, **kept)
     response = RedirectResponse(next_url, status_code=303)
     session.issue(response, request, found)
     return response

@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.answers import Answer, Items
-from callhistory.auth import keys
+from callhistory.auth import attempts, keys
 from callhistory.auth.keys import KeyRef
 from callhistory.auth.routes import Caller, engine_of, limit
 from callhistory.calls import openapi
@@ -31,14 +31,29 @@ basic = HTTPBasic(auto_error=False)
 api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
 
 
+def _presented(api_key: str | None, credentials: HTTPBasicCredentials | None) -> str | None:
+    """mod_json_cdr sends `cred` as HTTP Basic: any user name, the API key as password."""
+    return api_key or (credentials.password if credentials else None)
+
+
 async def _ingest_key(
     engine: AsyncEngine, api_key: str | None, credentials: HTTPBasicCredentials | None
 ) -> KeyRef | None:
-    """mod_json_cdr sends `cred` as HTTP Basic: any user name, the API key as password."""
-    given = api_key or (credentials.password if credentials else None)
+    given = _presented(api_key, credentials)
     if not given:
         return None
     return await keys.verify_key_recent(engine, given)
+
+
+async def _counted_key(request: Request, given: str) -> KeyRef | None:
+    """The key's owner, a wrong key counted as a failed attempt (TooManyAttempts while
+    this address or this key has too many)."""
+    account = attempts.presented_key_account(given)
+    async with attempts.attempt(request, attempts.INGEST, account) as tried:
+        ref = await keys.verify_key_recent(engine_of(request), given)
+        if ref is None:
+            tried.failed()
+        return ref
 
 
 def leg_queue(request: Request) -> LegQueue:
@@ -54,7 +69,10 @@ def leg_queue(request: Request) -> LegQueue:
     "/api/cdr/freeswitch",
     summary="A FreeSWITCH mod_json_cdr leg",
     response_model=Answer[LegStored],
-    responses=openapi.FREESWITCH_ERRORS,
+    responses={
+        **openapi.FREESWITCH_ERRORS,
+        429: attempts.openapi_429("`limit_request_30_minute`: the key is over its rate limit; "),
+    },
     openapi_extra={"requestBody": openapi.FREESWITCH_BODY},
 )
 async def freeswitch_cdr(
@@ -80,7 +98,20 @@ async def freeswitch_cdr(
             query=query,
         )
         raise
-    ref = await _ingest_key(engine, api_key, credentials)
+    given = _presented(api_key, credentials)
+    try:
+        ref = await _counted_key(request, given) if given else None
+    except attempts.TooManyAttempts:
+        await rejections.record(
+            engine,
+            NO_TENANT,
+            source="freeswitch",
+            reason=attempts.CODE,
+            content_type=content_type,
+            query=query,
+            body=body,
+        )
+        raise
     if ref is None:
         reason = "api_key_invalid" if (api_key or credentials) else "api_key_is_required"
         await rejections.record(
