@@ -18,8 +18,7 @@ from callhistory.auth.keys import Tenant
 from callhistory.cli import app
 from callhistory.ingest import import_formats, rejections
 from callhistory.ingest.imports import ImportFormat, ImportProblem, replay_rejection, run_import
-from callhistory.ingest.rejections import Rejection
-from callhistory.ingest.replay import NotReplayable
+from callhistory.ingest.rejections import NotReplayable, Rejection
 from callhistory.schema import call_users, calls
 from tests.factories import add_agent, make_tenant
 

@@ -6,16 +6,15 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
+from callhistory.cli_support import err, fail, run_with_engine
 from callhistory.dashboard import users
 from callhistory.schema import dashboard_users
 
 user_app = typer.Typer(help="Dashboard users (password sign-in).", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 def _password(from_stdin: bool) -> str:
@@ -34,8 +33,6 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a dashboard user; asks for the password (at least 8 characters)."""
-    from callhistory.cli import fail, run_with_engine
-
     if "@" not in email:
         raise fail(f"not an email address: {email!r}")
     password = _password(password_stdin)

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
+from callhistory.cli_support import run_with_engine
 from callhistory.db import writing
 from callhistory.directory import store
 from callhistory.directory.items import FIELDS, KINDS, REQUIRED, Kind
@@ -138,9 +139,6 @@ def import_command(
     kind: Annotated[KindChoice, typer.Option("--kind", help="Which directory.")],
 ) -> None:
     """Create or update directory entries from a CSV file; exit 1 if any row is rejected."""
-    # Imported here: callhistory.cli imports this module to register the sub-app.
-    from callhistory.cli import run_with_engine
-
     chosen = next(k for k in KINDS if k == kind.value)
     try:
         rows = read_csv(file, chosen)

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
+from callhistory.cli_support import run_with_engine
 from callhistory.db import writing
 from callhistory.envelope import ApiError
 from callhistory.evaluations import criteria, shapes
@@ -121,9 +122,6 @@ def import_command(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
 ) -> None:
     """Create or update criteria from a CSV file (name, max_score, description, weight)."""
-    # Imported here: callhistory.cli imports this module to register the sub-app.
-    from callhistory.cli import run_with_engine
-
     try:
         rows = check_rows(read_csv(file))
         counts = run_with_engine(lambda engine: import_criteria(engine, tenant, rows))
@@ -141,7 +139,6 @@ def list_command(
     ] = False,
 ) -> None:
     """The criteria in the form's order, tab-separated with a header row."""
-    from callhistory.cli import run_with_engine
 
     async def work(engine: AsyncEngine) -> list[dict[str, Any]]:
         tenant_id = await _tenant_id(engine, tenant)

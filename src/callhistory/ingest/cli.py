@@ -1,19 +1,36 @@
-"""`callhistory ingest rejections` and `callhistory ingest replay`: what ingest refused,
-and trying it again once the cause is fixed."""
+"""`callhistory import` (back-filling calls from files), and `callhistory ingest
+rejections` and `callhistory ingest replay`: what ingest refused, and trying it again
+once the cause is fixed."""
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
+import orjson
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as Bar
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
+from callhistory.cli_support import err, fail, run_with_engine
+from callhistory.config import get_settings
 from callhistory.ingest import rejections
+from callhistory.ingest.enrich import RecordingUrls
+from callhistory.ingest.imports import ImportFormat, ImportProblem, Summary, run_import
 from callhistory.ingest.rejections import Rejection
 from callhistory.ingest.replay import ReplayReport, replay
 from callhistory.schema import NO_TENANT
@@ -62,8 +79,6 @@ def rejections_command(
     ] = False,
 ) -> None:
     """List the newest refused posts and batch items, with their reasons."""
-    from callhistory.cli import run_with_engine
-
     if (tenant is None) == (not unauthenticated):
         raise typer.BadParameter("give --tenant NAME or --unauthenticated")
 
@@ -92,7 +107,6 @@ def replay_command(
     ] = False,
 ) -> None:
     """Ingest the tenant's pending rejections again; exit 1 if some still fail."""
-    from callhistory.cli import run_with_engine
 
     async def work(engine: AsyncEngine) -> ReplayReport:
         return await replay(
@@ -105,3 +119,114 @@ def replay_command(
         out.print(f"  still failing: {code} × {count}")
     if report.still_failing:
         raise typer.Exit(code=1)
+
+
+# ---- callhistory import ----------------------------------------------------------------
+
+
+def import_command(
+    source: Annotated[
+        Path, typer.Argument(help="The file; for freeswitch-json, the directory of files.")
+    ],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
+    format_: Annotated[
+        ImportFormat, typer.Option("--format", help="What the file holds (docs/import.md).")
+    ],
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Checkpoint file; default <SOURCE>.import-state."),
+    ] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option("--time-zone", help="asterisk-csv: the times' zone (default the tenant's)."),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the checkpoint; read from the start.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Back-fill calls from a file, resumably; exit 1 if anything was rejected."""
+    zone = _zone(time_zone)
+    bar = _progress_bar(source, format_, hidden=as_json or not sys.stderr.isatty())
+    task = bar.add_task("import", total=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    async def work(engine: AsyncEngine) -> Summary:
+        async with engine.connect() as conn:
+            found = await keys.find_tenant(conn, tenant)
+        if found is None:
+            raise ImportProblem(f"no tenant {tenant!r}")
+        recordings = RecordingUrls(get_settings().recording_url_template)
+        with bar:
+            return await run_import(
+                engine,
+                found,
+                format_,
+                source,
+                state_path=state,
+                restart=restart,
+                zone=zone,
+                recordings=recordings,
+                progress=progress,
+            )
+
+    try:
+        summary = run_with_engine(work)
+    except ImportProblem as exc:
+        raise fail(str(exc)) from exc
+    _print_summary(summary, as_json)
+    if summary.rejected:
+        raise typer.Exit(code=1)
+
+
+def _zone(time_zone: str | None) -> ZoneInfo | None:
+    if not time_zone:
+        return None
+    try:
+        return ZoneInfo(time_zone)
+    except (KeyError, ValueError) as exc:
+        raise fail(f"unknown time zone {time_zone!r}") from exc
+
+
+def _progress_bar(source: Path, fmt: ImportFormat, *, hidden: bool) -> Bar:
+    """Files counted for a directory of FreeSWITCH files, bytes for one file."""
+    amount = MofNCompleteColumn() if fmt is ImportFormat.freeswitch_json else DownloadColumn()
+    return Bar(
+        TextColumn(f"importing {source.name}"),
+        BarColumn(),
+        amount,
+        TimeRemainingColumn(),
+        console=err,
+        disable=hidden,
+    )
+
+
+def _print_summary(summary: Summary, as_json: bool) -> None:
+    if as_json:
+        typer.echo(orjson.dumps(summary.public()).decode())
+        return
+    for line in summary_lines(summary):
+        typer.echo(line)
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    unit = summary.unit
+    calls = "" if unit == "lines" else " (calls)"
+    lines = []
+    if summary.resumed_at is not None:
+        where = "file" if unit == "files" else "byte"
+        lines.append(f"resumed after {where} {summary.resumed_at:,}")
+    lines.append(f"read {summary.read:,} {unit} in {summary.seconds:.1f}s")
+    lines.append(
+        f"stored {summary.stored:,}, updated {summary.updated:,}, "
+        f"duplicates (unchanged) {summary.unchanged:,}{calls}; rejected {summary.rejected:,}"
+    )
+    for code, count in summary.reasons.most_common():
+        lines.append(f"  rejected {code}: {count:,}")
+    if summary.rejected:
+        lines.append("the rejected ones are kept: callhistory ingest rejections --tenant NAME")
+    if summary.note:
+        lines.append(f"note: {summary.note}")
+    return lines

@@ -5,7 +5,8 @@ Formats: `jsonl` (one batch item per line, as `POST /api/cdr` takes them),
 directory of mod_json_cdr files, `log-dir` or `err-log-dir`).
 
 Resumable (see import_job): an interrupted import run again continues after its last
-checkpoint. The readers of each format are in import_formats.
+checkpoint. The readers of each format are in import_formats; the command itself (its
+progress bar and summary) in ingest.cli.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ from callhistory.ingest.import_job import (
     open_state,
 )
 from callhistory.ingest.pipeline import ingest_freeswitch_leg
-from callhistory.ingest.rejections import Rejection
+from callhistory.ingest.rejections import NotReplayable, Rejection
 
-__all__ = ["ImportFormat", "ImportProblem", "Summary", "command", "replay_rejection", "run_import"]
+__all__ = ["ImportFormat", "ImportProblem", "Summary", "replay_rejection", "run_import"]
 
 
 async def run_import(
@@ -93,8 +94,6 @@ async def replay_rejection(engine: AsyncEngine, tenant_id: str, rejection: Rejec
     """Store a refused batch item, import line, row or file again (a replayer for
     `callhistory ingest replay`, sources `batch` and `import`); raises NotReplayable
     with the code it still fails with."""
-    from callhistory.ingest.replay import NotReplayable  # replay.py registers this
-
     fields = {k: v[0] for k, v in parse_qs(rejection.query).items()}
     fmt = fields.get("format", "")
     recordings = RecordingUrls(get_settings().recording_url_template)
@@ -133,107 +132,3 @@ async def replay_rejection(engine: AsyncEngine, tenant_id: str, rejection: Rejec
     (outcome,) = await store_checked(engine, tenant_id, [checked], recordings)
     if outcome is None:
         raise NotReplayable("store_failed")
-
-
-# ---- the command -----------------------------------------------------------------------
-
-
-def summary_lines(summary: Summary) -> list[str]:
-    unit = summary.unit
-    calls = "" if unit == "lines" else " (calls)"
-    lines = []
-    if summary.resumed_at is not None:
-        where = "file" if unit == "files" else "byte"
-        lines.append(f"resumed after {where} {summary.resumed_at:,}")
-    lines.append(f"read {summary.read:,} {unit} in {summary.seconds:.1f}s")
-    lines.append(
-        f"stored {summary.stored:,}, updated {summary.updated:,}, "
-        f"duplicates (unchanged) {summary.unchanged:,}{calls}; rejected {summary.rejected:,}"
-    )
-    for code, count in summary.reasons.most_common():
-        lines.append(f"  rejected {code}: {count:,}")
-    if summary.rejected:
-        lines.append("the rejected ones are kept: callhistory ingest rejections --tenant NAME")
-    if summary.note:
-        lines.append(f"note: {summary.note}")
-    return lines
-
-
-def command(
-    source: Path,
-    tenant_name: str,
-    fmt: ImportFormat,
-    state_path: Path | None,
-    time_zone: str | None,
-    restart: bool,
-    as_json: bool,
-) -> None:
-    """`callhistory import`: run, with a progress bar on a terminal, then the summary;
-    exit 1 if anything was rejected (or the import could not run)."""
-    import sys
-
-    import typer
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        MofNCompleteColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.progress import Progress as Bar
-
-    from callhistory.auth import keys
-    from callhistory.cli import fail, run_with_engine
-
-    zone: ZoneInfo | None = None
-    if time_zone:
-        try:
-            zone = ZoneInfo(time_zone)
-        except (KeyError, ValueError) as exc:
-            raise fail(f"unknown time zone {time_zone!r}") from exc
-    err = Console(stderr=True)
-    amount = MofNCompleteColumn() if fmt is ImportFormat.freeswitch_json else DownloadColumn()
-    bar = Bar(
-        TextColumn(f"importing {source.name}"),
-        BarColumn(),
-        amount,
-        TimeRemainingColumn(),
-        console=err,
-        disable=as_json or not sys.stderr.isatty(),
-    )
-    task = bar.add_task("import", total=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    async def work(engine: AsyncEngine) -> Summary:
-        async with engine.connect() as conn:
-            tenant = await keys.find_tenant(conn, tenant_name)
-        if tenant is None:
-            raise ImportProblem(f"no tenant {tenant_name!r}")
-        recordings = RecordingUrls(get_settings().recording_url_template)
-        with bar:
-            return await run_import(
-                engine,
-                tenant,
-                fmt,
-                source,
-                state_path=state_path,
-                restart=restart,
-                zone=zone,
-                recordings=recordings,
-                progress=progress,
-            )
-
-    try:
-        summary = run_with_engine(work)
-    except ImportProblem as exc:
-        raise fail(str(exc)) from exc
-    if as_json:
-        typer.echo(orjson.dumps(summary.public()).decode())
-    else:
-        for line in summary_lines(summary):
-            typer.echo(line)
-    if summary.rejected:
-        raise typer.Exit(code=1)

@@ -47,6 +47,16 @@ class Rejection:
         }
 
 
+class NotReplayable(Exception):
+    """The rejection still cannot be ingested; `code` says why. Raised by the replayers
+    (replay.py's own, and imports.py's for batch items and import lines), which is why
+    it lives here and not in either."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def _text(body: bytes | str) -> str:
     text = body if isinstance(body, str) else body.decode("utf-8", errors="replace")
     return text[:MAX_BODY_CHARS]

@@ -20,19 +20,11 @@ from callhistory.ingest.enrich import RecordingUrls
 from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.imports import replay_rejection
 from callhistory.ingest.pipeline import ingest_freeswitch_leg
-from callhistory.ingest.rejections import Rejection
+from callhistory.ingest.rejections import NotReplayable, Rejection
 from callhistory.schema import NO_TENANT
 
 Replayer = Callable[[AsyncEngine, str, Rejection], Awaitable[None]]
 MAX_REPLAY = 100_000
-
-
-class NotReplayable(Exception):
-    """The rejection still cannot be ingested; `code` says why."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass
