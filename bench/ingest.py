@@ -61,7 +61,7 @@ from callhistory.auth import keys
 from callhistory.carriers import MOBILE_PREFIXES
 from callhistory.db import create_engine, migrate, writing
 from callhistory.directory.store import bulk_upsert
-from callhistory.ingest.items import CallItem
+from callhistory.ingest.formats.items import CallItem
 from callhistory.schema import agents, customer_phones, customers, hotlines, price_rates, queues
 
 ADMIN_URL = os.environ.get(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from callhistory.ingest.freeswitch import parse_document, parse_leg
+from callhistory.ingest.formats.freeswitch import parse_document, parse_leg
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "freeswitch"
 FIRST_EXTENSION = 101

@@ -18,6 +18,18 @@ PACKAGE = Path(callhistory.__file__).parent
 ROOT = "callhistory"
 # Top-level modules cli_support may import: everything else is a feature.
 CLI_SUPPORT_MAY_IMPORT = {"callhistory.config", "callhistory.db"}
+# The PBX formats are pure parsers, bytes to records: what they may load, transitively.
+FORMATS = "callhistory.ingest.formats"
+FORMATS_MAY_IMPORT = {
+    "callhistory.calls",
+    "callhistory.calls.rules",
+    "callhistory.carriers",
+    "callhistory.ingest",
+    "callhistory.ingest.records",
+    "callhistory.phones",
+    "callhistory.text",
+}
+STORAGE_AND_WEB = ("sqlalchemy", "fastapi", "starlette", "asyncpg", "aiosqlite", "redis")
 
 # Cycles that existed before the layout test, each to be removed (then deleted from
 # here). Each is named by its modules in sorted order. Empty is the goal.
@@ -160,8 +172,43 @@ def test_cli_support_imports_no_feature() -> None:
 
 
 def test_imports_do_not_import_replay() -> None:
-    # replay.py uses imports.py's replayer; the exception both raise is in rejections.
-    assert "callhistory.ingest.replay" not in imports("callhistory.ingest.imports", False)
+    # rejections/replay.py uses backfill's replayers; the exception both raise is in rejections.
+    assert "callhistory.ingest.rejections.replay" not in imports(
+        "callhistory.ingest.backfill.imports", False
+    )
+
+
+def _loaded_by(module: str) -> set[str]:
+    """Every package module that loading `module` loads, itself included."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(imports(name, load_time=True))
+    return seen
+
+
+def _third_party(module: str) -> set[str]:
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in _statements(tree.body, load_time=True):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_formats_are_pure_parsers() -> None:
+    parsers = [name for name in modules() if name.startswith(FORMATS)]
+    assert len(parsers) >= 4, parsers
+    for parser in parsers:
+        loaded = _loaded_by(parser)
+        outside = {m for m in loaded if not m.startswith(FORMATS)} - FORMATS_MAY_IMPORT
+        assert not outside, f"{parser} loads {sorted(outside)}"
+        storage = {lib for m in loaded for lib in _third_party(m)} & set(STORAGE_AND_WEB)
+        assert not storage, f"{parser} loads {sorted(storage)}"
 
 
 def test_no_new_import_cycle() -> None:

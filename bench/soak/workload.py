@@ -22,7 +22,7 @@ from bench.soak.phase import KIND_NAMES, KINDS
 from bench.soak.tenant import DAY_MS, Ledger, Picks
 from callhistory.db import now_ms
 from callhistory.demo.directory import N_AGENTS
-from callhistory.ingest.freeswitch import parse_document, parse_leg
+from callhistory.ingest.formats.freeswitch import parse_document, parse_leg
 
 TAGS = ("VIP", "gọi lại", "khiếu nại", "hài lòng", "cần hỗ trợ", "báo giá")
 NOTES = ("Khách hẹn gọi lại", "Đã xử lý", "Chuyển bộ phận kỹ thuật", "Khách chưa hài lòng")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callhistory.ingest.asterisk import (
+from callhistory.ingest.formats.asterisk import (
     BASE_COLUMNS,
     DISPOSITIONS,
     AsteriskError,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from callhistory.ingest.asterisk import (
+from callhistory.ingest.formats.asterisk import (
     BASE_COLUMNS,
     DISPOSITIONS,
     KNOWN_COLUMNS,

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg, variables_of
-from callhistory.ingest.merge import merge
+from callhistory.ingest.formats.freeswitch import CdrError, decode_body, parse_leg, variables_of
+from callhistory.ingest.formats.freeswitch_merge import merge
 from tests.conftest import SHARED
 from tests.ingest.freeswitch_posts import ENCODINGS, document, encoded
 

@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote_to_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg, percent_decode
+from callhistory.ingest.formats.freeswitch import CdrError, decode_body, parse_leg, percent_decode
 
 CONTENT_TYPES = st.sampled_from(
     [

@@ -16,8 +16,14 @@ from typer.testing import CliRunner
 
 from callhistory.auth.keys import Tenant
 from callhistory.cli import app
-from callhistory.ingest import import_formats, rejections
-from callhistory.ingest.imports import ImportFormat, ImportProblem, replay_rejection, run_import
+from callhistory.ingest import rejections
+from callhistory.ingest.backfill import asterisk_csv, jsonl
+from callhistory.ingest.backfill.imports import (
+    ImportFormat,
+    ImportProblem,
+    replay_rejection,
+    run_import,
+)
 from callhistory.ingest.rejections import NotReplayable, Rejection
 from callhistory.schema import call_users, calls
 from tests.factories import add_agent, make_tenant
@@ -125,7 +131,7 @@ async def test_asterisk_csv_import_resume_and_growth(engine: AsyncEngine, tmp_pa
 async def test_a_call_split_across_chunks_comes_out_whole(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(import_formats, "CHUNK", 1)
+    monkeypatch.setattr(asterisk_csv, "CHUNK", 1)
     tenant = await tenant_with_agents(engine)
     source = copy(ASTERISK / "newcolumns-21.csv", tmp_path)
     summary = await run_import(engine, tenant, ImportFormat.asterisk_csv, source)
@@ -192,7 +198,7 @@ async def test_replaying_batch_items_and_import_rows(engine: AsyncEngine) -> Non
 
 async def test_replay_takes_batch_and_import_rejections(engine: AsyncEngine) -> None:
     """`callhistory ingest replay` takes refused batch items and import lines too."""
-    from callhistory.ingest import replay
+    from callhistory.ingest.rejections import replay
 
     assert replay.REPLAYERS["batch"] is replay.REPLAYERS["import"] is replay_rejection
     tenant = await tenant_with_agents(engine)
@@ -267,8 +273,8 @@ async def test_an_interrupted_import_continues_where_it_stopped(
 ) -> None:
     tenant = await tenant_with_agents(engine)
     source = copy(JSONL, tmp_path)
-    monkeypatch.setattr(import_formats, "CHUNK", 2)
-    real = import_formats.ingest_items
+    monkeypatch.setattr(jsonl, "CHUNK", 2)
+    real = jsonl.ingest_items
     calls_made = 0
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -278,11 +284,11 @@ async def test_an_interrupted_import_continues_where_it_stopped(
             raise RuntimeError("power cut")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(import_formats, "ingest_items", failing)
+    monkeypatch.setattr(jsonl, "ingest_items", failing)
     with pytest.raises(RuntimeError):
         await run_import(engine, tenant, ImportFormat.jsonl, source)
     assert await count_calls(engine, tenant) == 2
-    monkeypatch.setattr(import_formats, "ingest_items", real)
+    monkeypatch.setattr(jsonl, "ingest_items", real)
     rest = await run_import(engine, tenant, ImportFormat.jsonl, source)
     assert rest.resumed_at is not None and rest.stored == 2 and rest.unchanged == 0
     assert await count_calls(engine, tenant) == 4
@@ -391,7 +397,7 @@ async def test_a_later_line_of_a_call_wins_across_chunks_stored_at_once(
 ) -> None:
     """Chunks are stored two at a time; a call in both waits, so the file's order holds."""
     tenant = await tenant_with_agents(engine)
-    monkeypatch.setattr(import_formats, "CHUNK", 2)
+    monkeypatch.setattr(jsonl, "CHUNK", 2)
     base = {"created_date": 1_760_000_000_000, "source_number": "0912345678"}
     lines = [
         {**base, "transaction_id": "order-1", "destination_number": "101", "bill_sec": 1},

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from callhistory.ingest.import_job import Pipeline
+from callhistory.ingest.backfill.job import Pipeline
 
 
 async def _chunk(name: str, seconds: float, log: list[str]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from callhistory.ingest.items import CheckedItem, InvalidItem, check, transaction_id_of
+from callhistory.ingest.formats.items import CheckedItem, InvalidItem, check, transaction_id_of
 from callhistory.ingest.records import CallRecord
 
 START = 1_709_262_000_000  # 2024-03-01 03:00:00 UTC

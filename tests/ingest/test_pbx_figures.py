@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.ingest.freeswitch import decode_body, parse_leg
-from callhistory.ingest.merge import merge
+from callhistory.ingest.formats.freeswitch import decode_body, parse_leg
+from callhistory.ingest.formats.freeswitch_merge import merge
 from tests.conftest import SHARED
 from tests.ingest.freeswitch_posts import call_center, document, post_leg
 from tests.ingest.test_freeswitch_http import stored

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory.auth import keys
 from callhistory.config import get_settings
 from callhistory.ingest import rejections
-from callhistory.ingest.replay import replay
+from callhistory.ingest.rejections.replay import replay
 from callhistory.schema import NO_TENANT, calls, cdr_legs
 from tests.factories import Tenant, make_tenant
 from tests.ingest.freeswitch_posts import call_center, document, post_leg

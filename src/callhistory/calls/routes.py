@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.answers import Answer, CamelPage, Page
 from callhistory.auth.routes import Caller, engine_of
-from callhistory.calls import openapi, params, queries, shapes, store
+from callhistory.calls import openapi, params, queries, rules, shapes, store
 from callhistory.calls.answers import CallDetail, CallListItem, CallSearchItem
 from callhistory.calls.params import CallFilter
 from callhistory.config import get_settings
@@ -108,7 +108,7 @@ async def change_call(transaction_id: str, request: Request, caller: Caller) -> 
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise validation_error("note", "must_be_a_string")
-    if note is not None and len(note) > store.MAX_NOTE_LENGTH:
+    if note is not None and len(note) > rules.MAX_NOTE_LENGTH:
         raise validation_error("note", "too_long")
     async with writing(engine_of(request)) as conn:
         if await queries.one(conn, caller.tenant_id, transaction_id) is None:

@@ -10,15 +10,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.queries import CallView, one
+from callhistory.calls.rules import TagProblem, tag_names
 from callhistory.db import among, new_id, now_ms
 from callhistory.envelope import validation_error
 from callhistory.phones import forms
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls, tags
 from callhistory.text import fold
-
-MAX_TAG_LENGTH = 100
-MAX_TAGS_PER_CALL = 50
-MAX_NOTE_LENGTH = 5000
 
 
 def search_text(
@@ -45,30 +42,6 @@ def view_search_text(view: CallView) -> str:
         [row.note, *(u.row.note for u in view.users)],
         [name for _, name in view.tags] + [name for u in view.users for _, name in u.tags],
     )
-
-
-class TagProblem(ValueError):
-    """A list of tag names that cannot be stored; `code` is the API's code for why."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def tag_names(raw: list[str]) -> list[str]:
-    """The names as stored: white space collapsed, duplicates (folded) dropped, the first
-    spelling kept; TagProblem when one is empty or too long, or there are too many."""
-    names: dict[str, str] = {}  # folded -> as typed (first spelling wins)
-    for tag in raw:
-        name = " ".join(tag.split())
-        if not name:
-            raise TagProblem("empty_tag")
-        if len(name) > MAX_TAG_LENGTH:
-            raise TagProblem("tag_too_long")
-        names.setdefault(fold(name), name)
-    if len(names) > MAX_TAGS_PER_CALL:
-        raise TagProblem("too_many_tags")
-    return list(names.values())
 
 
 def clean_tag_names(raw: Any) -> list[str]:

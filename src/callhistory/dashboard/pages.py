@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from callhistory.auth.routes import engine_of
-from callhistory.calls import queries, store
+from callhistory.calls import queries, rules, store
 from callhistory.dashboard import charts, data, export, filters, i18n, stats
 from callhistory.dashboard.render import SecureRoute, forbidden, guard, lang_of, page, safe_next
 from callhistory.dashboard.session import Session, csrf_ok
@@ -159,7 +159,7 @@ async def change_call(request: Request, transaction_id: str) -> Response:
     note = form.get("note", "").strip()
     try:
         tag_names = store.clean_tag_names(names)
-        if len(note) > store.MAX_NOTE_LENGTH:
+        if len(note) > rules.MAX_NOTE_LENGTH:
             raise ApiError(400, "note_too_long")
         async with writing(engine_of(request)) as conn:
             if await queries.one(conn, current.tenant_id, transaction_id) is None:

@@ -24,11 +24,12 @@ from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, ok
 from callhistory.guards import read_limited
-from callhistory.ingest import items, lookups, rejections
+from callhistory.ingest import lookups, rejections
 from callhistory.ingest.answers import BatchReport as BatchAnswer
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
-from callhistory.ingest.items import CheckedItem, FieldError, InvalidItem
+from callhistory.ingest.formats import items
+from callhistory.ingest.formats.items import CheckedItem, FieldError, InvalidItem
 from callhistory.ingest.rejections import STORE_FAILED, Refusal
 from callhistory.ingest.store import Outcome
 from callhistory.ops import count_ingested

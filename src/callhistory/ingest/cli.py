@@ -29,10 +29,10 @@ from callhistory.auth import keys
 from callhistory.cli_support import err, fail, run_with_engine
 from callhistory.config import get_settings
 from callhistory.ingest import rejections
+from callhistory.ingest.backfill.imports import ImportFormat, ImportProblem, Summary, run_import
 from callhistory.ingest.enrich import RecordingUrls
-from callhistory.ingest.imports import ImportFormat, ImportProblem, Summary, run_import
 from callhistory.ingest.rejections import Rejection
-from callhistory.ingest.replay import ReplayReport, replay
+from callhistory.ingest.rejections.replay import ReplayReport, replay
 from callhistory.schema import NO_TENANT
 
 ingest_app = typer.Typer(help="What ingest refused, and replaying it.", no_args_is_help=True)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.carriers import UNKNOWN, carrier_of, is_external
 from callhistory.directory.store import agents_by_extension, customer_by_phone, tenant_numbers
+from callhistory.ingest.formats.call import MergedCall
 from callhistory.ingest.lookups import DirectoryCache
-from callhistory.ingest.merge import MergedCall
 from callhistory.ingest.pricing import Rate, price
 from callhistory.ingest.records import AgentOnCall, CallRecord
 from callhistory.phones import national

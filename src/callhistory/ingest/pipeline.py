@@ -15,8 +15,8 @@ from callhistory.db import among, now_ms
 from callhistory.ingest import lookups
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
-from callhistory.ingest.freeswitch import Leg, parse_leg
-from callhistory.ingest.merge import merge
+from callhistory.ingest.formats.freeswitch import Leg, parse_leg
+from callhistory.ingest.formats.freeswitch_merge import merge
 from callhistory.ingest.store import Outcome
 from callhistory.rows import insert_rows
 from callhistory.schema import cdr_legs

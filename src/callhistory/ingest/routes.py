@@ -19,7 +19,7 @@ from callhistory.guards import read_limited
 from callhistory.ingest import rejections
 from callhistory.ingest.answers import LegStored, Rejection
 from callhistory.ingest.enrich import RecordingUrls
-from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
+from callhistory.ingest.formats.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.pipeline import PostedLeg
 from callhistory.ingest.queue import LegQueue, StoreFailed
 from callhistory.ingest.rejections import STORE_FAILED

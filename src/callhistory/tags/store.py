@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import queries
 from callhistory.calls.params import Paging
-from callhistory.calls.store import MAX_TAG_LENGTH, view_search_text
+from callhistory.calls.rules import MAX_TAG_LENGTH
+from callhistory.calls.store import view_search_text
 from callhistory.db import among, new_id, now_ms
 from callhistory.envelope import ApiError, validation_error
 from callhistory.schema import call_tags, calls, tags

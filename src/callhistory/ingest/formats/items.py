@@ -25,8 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from callhistory.calls.store import MAX_NOTE_LENGTH, TagProblem, tag_names
-from callhistory.ingest.merge import MergedCall
+from callhistory.calls.rules import MAX_NOTE_LENGTH, TagProblem, tag_names
+from callhistory.ingest.formats.call import MergedCall
 from callhistory.ingest.records import CallRecord
 from callhistory.phones import national
 

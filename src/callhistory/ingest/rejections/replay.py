@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.ingest import rejections
+from callhistory.ingest.backfill.imports import replay_rejection
 from callhistory.ingest.enrich import RecordingUrls
-from callhistory.ingest.freeswitch import CdrError, decode_body, parse_leg
-from callhistory.ingest.imports import replay_rejection
+from callhistory.ingest.formats.freeswitch import CdrError, decode_body, parse_leg
 from callhistory.ingest.pipeline import ingest_freeswitch_leg
 from callhistory.ingest.rejections import NotReplayable, Rejection
 from callhistory.schema import NO_TENANT

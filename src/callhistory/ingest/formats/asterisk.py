@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from callhistory.carriers import is_external
-from callhistory.ingest.merge import MergedCall
+from callhistory.ingest.formats.call import MergedCall
 
 BASE_COLUMNS: tuple[str, ...] = (
     "accountcode",

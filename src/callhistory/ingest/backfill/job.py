@@ -262,12 +262,17 @@ AfterChunk = Callable[[Any], Awaitable[None]]
 
 
 def open_state(
-    tenant: Tenant, fmt: ImportFormat, source: Path, state_path: Path | None, restart: bool
+    tenant: Tenant,
+    fmt: ImportFormat,
+    source: Path,
+    state_path: Path | None,
+    restart: bool,
+    reads_directory: bool,
 ) -> State:
     """The import's state file, checked against the source (before any work)."""
-    if fmt is ImportFormat.freeswitch_json:
+    if reads_directory:
         if not source.is_dir():
-            raise ImportProblem(f"{source} is not a directory (freeswitch-json reads a directory)")
+            raise ImportProblem(f"{source} is not a directory ({fmt.value} reads a directory)")
     elif not source.is_file():
         raise ImportProblem(f"{source} is not a file")
     header = {"format": fmt.value, "input": str(source.resolve()), "tenant_id": tenant.id}

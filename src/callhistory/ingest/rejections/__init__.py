@@ -49,7 +49,7 @@ class Rejection:
 
 class NotReplayable(Exception):
     """The rejection still cannot be ingested; `code` says why. Raised by the replayers
-    (replay.py's own, and imports.py's for batch items and import lines), which is why
+    (replay.py's own, and ingest.backfill's for batch items and import lines), which is why
     it lives here and not in either."""
 
     def __init__(self, code: str) -> None:
