@@ -12,18 +12,20 @@ import pytest
 
 from callhistory.ingest.formats.asterisk import (
     BASE_COLUMNS,
-    DISPOSITIONS,
     AsteriskError,
     CdrRow,
     CsvReader,
-    extension_of,
-    group,
     header_columns,
     headerless_columns,
-    merge_rows,
-    parse_csv,
     parse_row,
     read_records,
+)
+from callhistory.ingest.formats.asterisk_merge import (
+    DISPOSITIONS,
+    extension_of,
+    group,
+    merge_rows,
+    parse_csv,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"

@@ -18,13 +18,15 @@ from hypothesis import strategies as st
 
 from callhistory.ingest.formats.asterisk import (
     BASE_COLUMNS,
-    DISPOSITIONS,
     KNOWN_COLUMNS,
     AsteriskError,
     CdrRow,
+    read_records,
+)
+from callhistory.ingest.formats.asterisk_merge import (
+    DISPOSITIONS,
     ParsedFile,
     parse_csv,
-    read_records,
 )
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

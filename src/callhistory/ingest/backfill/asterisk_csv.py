@@ -27,7 +27,7 @@ from callhistory.ingest.formats.asterisk import (
     RawRecord,
     read_records,
 )
-from callhistory.ingest.formats.asterisk import merge_rows as merge_asterisk
+from callhistory.ingest.formats.asterisk_merge import merge_rows as merge_asterisk
 from callhistory.ingest.pipeline import lock_calls
 from callhistory.ingest.rejections import NotReplayable, Rejection
 from callhistory.ingest.store import Outcome

@@ -2,7 +2,8 @@
 
 - `freeswitch`: mod_json_cdr / mod_xml_cdr posts and files, one leg each
   (`freeswitch_merge` makes a call of its legs);
-- `asterisk`: cdr_csv's Master.csv and CDR database exports, one row a leg;
+- `asterisk`: cdr_csv's Master.csv and CDR database exports, one row a leg
+  (`asterisk_merge` makes a call of its rows);
 - `items`: our own JSON call items (`POST /api/cdr`, `callhistory import --format jsonl`).
 
 Each gives the pipeline a `call.MergedCall` (or an `items.CheckedItem`) and raises its
