@@ -74,6 +74,15 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     url = f"/api/call_transaction/list?{window}&keyword=nguyen&size=2"
     show("GET", url, await http.get(url, headers=bearer))
 
+    say(PROSE["quality"])
+    url = (
+        f"/api/call_transaction/list?{window}&min_duration=120&hangup_cause[]=NORMAL_CLEARING"
+        "&has_recording=true&size=1"
+    )
+    show("GET", url, await http.get(url, headers=bearer))
+    url = f"/api/call_transaction/list?{window}&min_mos=4.5&max_mos=4"
+    show("GET", url, await http.get(url, headers=bearer))
+
     say(PROSE["detail"])
     url = f"/api/call_transaction/detail/{tx}"
     show("GET", url, await http.get(url, headers=bearer))
@@ -188,6 +197,24 @@ find "Trần Văn Tiến"; `dang` finds "Đặng"); every word must match one of
 destination number (a fragment, typed as 0…, 84… or +84…), the customer's name, an
 agent's name, the call's or an agent's note, a tag. A keyword that is a prefix of a
 transaction id finds that call.
+""",
+    "quality": """### Call-quality filters (our additions)
+
+The list, search (in its body), report and export endpoints, and the dashboard's calls
+page, also take:
+
+| parameter | selects | a bad value |
+|---|---|---|
+| `min_duration`, `max_duration` | `duration` (whole seconds) at least / at most this, inclusive | `must_be_a_non_negative_integer` |
+| `hangup_cause` (array) | one of the PBX's hang-up causes (`NORMAL_CLEARING`, `USER_BUSY`, `NO_ANSWER`, `ORIGINATOR_CANCEL`…), any case | `invalid_hangup_cause` (not letters, digits and `_`, or over 64) |
+| `has_recording` | `true`: a recording file is known; `false`: none is | `must_be_true_or_false` |
+| `min_mos`, `max_mos` | the inbound audio's MOS (1 to 5) at least / at most this, inclusive; calls without a MOS are left out once either is given | `must_be_a_number_from_1_to_5` |
+
+Numbers are read as the window's are (`60`, `60.0`, `"60"`). A minimum above its maximum
+asks for nothing and is refused: `validation_error` with the code
+`greater_than_max_duration` or `greater_than_max_mos` on the minimum. Totals stay exact:
+the maintained day totals do not carry these columns, so a count with any of them reads
+the calls themselves.
 """,
     "detail": """## Detail: `GET /api/call_transaction/detail/{transaction_id}`
 

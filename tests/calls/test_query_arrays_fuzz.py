@@ -31,8 +31,10 @@ ARRAYS = (
     "sip_numbers",
     "queue_destination",
     "numbers",
+    "hangup_cause",
 )
-SCALARS = ("from_date", "to_date", "page", "size", "keyword", "is_auto_call")
+QUALITY = ("min_duration", "max_duration", "has_recording", "min_mos", "max_mos")
+SCALARS = ("from_date", "to_date", "page", "size", "keyword", "is_auto_call", *QUALITY)
 DATE_CODES = frozenset(
     {"from_date_is_required", "to_date_is_required", "date_invalid", "date_is_too_long"}
 )
@@ -44,6 +46,11 @@ PROBLEM_CODES = frozenset(
         "too_long",  # keyword
         "must_be_a_positive_integer",  # page, size
         "nul_byte",  # anywhere in the query
+        "invalid_hangup_cause",
+        "must_be_a_non_negative_integer",  # min_duration, max_duration
+        "must_be_a_number_from_1_to_5",  # min_mos, max_mos
+        "greater_than_max_duration",
+        "greater_than_max_mos",
     }
 )
 PROBLEM_FIELDS = frozenset({*ARRAYS, *SCALARS, "query"})

@@ -82,6 +82,24 @@ async def test_filters_in_the_url_give_the_api_rows(engine: AsyncEngine) -> None
         )
 
 
+async def test_call_quality_filters_give_the_api_rows(engine: AsyncEngine) -> None:
+    tenant, _ = await _calls(engine)  # durations 5, 35, 65 … 185 seconds
+    start, end, from_ms, to_ms = _window()
+    async with browser(engine) as http:
+        await sign_in(http, tenant.api_key)
+        form = {"from": start, "to": end, "min_duration": "60", "max_duration": "130"}
+        page = await http.get("/calls", params={**form, "has_recording": "", "min_mos": ""})
+        expected = await _api_list(
+            http, tenant, from_date=from_ms, to_date=to_ms, min_duration=60, max_duration=130
+        )
+        assert row_ids(page.text) == expected
+        assert len(expected) == 3
+        assert 'name="min_duration" value="60"' in page.text  # kept in the form
+        assert "min_duration=60&amp;max_duration=130" in page.text  # and in its links
+        bad = await http.get("/calls", params={**form, "min_duration": "200"})
+        assert bad.status_code == 400
+
+
 async def test_paging_and_sorting(engine: AsyncEngine) -> None:
     tenant, _ = await _calls(engine)
     start, end, from_ms, to_ms = _window()

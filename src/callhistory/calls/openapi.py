@@ -61,6 +61,38 @@ PAGING = [
     ),
 ]
 
+# Our additions (calls.quality): each narrows the calls; a minimum above its maximum is a 400.
+SECONDS = {"type": "integer", "minimum": 0, "maximum": 2_147_483_647}
+MOS = {"type": "number", "minimum": 1, "maximum": 5}
+QUALITY = [
+    _param("min_duration", SECONDS, "Calls at least this long (duration, seconds)."),
+    _param("max_duration", SECONDS, "Calls at most this long (duration, seconds)."),
+    {
+        **_param(
+            "hangup_cause",
+            {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"},
+                "maxItems": 200,
+            },
+            "The PBX's hang-up causes (NORMAL_CLEARING, USER_BUSY, NO_ANSWER…), any case.",
+        ),
+        "style": "form",
+        "explode": True,
+    },
+    _param("has_recording", {"type": "boolean"}, "true: calls with a recording; false: without."),
+    _param("min_mos", MOS, "Inbound audio MOS at least this (calls with no MOS left out)."),
+    _param("max_mos", MOS, "Inbound audio MOS at most this (calls with no MOS left out)."),
+]
+QUALITY_PROPERTIES = {
+    "min_duration": SECONDS,
+    "max_duration": SECONDS,
+    "hangup_cause": {"type": "array", "items": {"type": "string"}, "maxItems": 200},
+    "has_recording": {"type": "boolean"},
+    "min_mos": MOS,
+    "max_mos": MOS,
+}
+
 LIST_PARAMETERS = [
     *WINDOW,
     _array("direction", "inbound, outbound, local.", ["inbound", "outbound", "local"]),
@@ -79,6 +111,7 @@ LIST_PARAMETERS = [
         "Case- and diacritics-insensitive: numbers (any form), customer and agent names, notes, "
         "tags, or a transaction-id prefix.",
     ),
+    *QUALITY,
     *PAGING,
 ]
 
@@ -90,6 +123,7 @@ REPORT_PARAMETERS = [
     _array("numbers", "Hotline numbers."),
     _array("sip_user", "Agent extension."),
     _array("agents", "Agents' emails."),
+    *QUALITY,
 ]
 
 SEARCH_BODY = {
@@ -126,6 +160,7 @@ SEARCH_BODY = {
                         "items": {"type": "string"},
                         "description": "Hotlines.",
                     },
+                    **QUALITY_PROPERTIES,
                 },
             }
         }
@@ -302,6 +337,7 @@ EXPORT_BODY = {
                     },
                     "is_auto_call": {"type": ["boolean", "null"]},
                     "keyword": {"type": "string", "maxLength": 100},
+                    **QUALITY_PROPERTIES,
                     "format": {"type": "string", "enum": ["csv", "csv.gz", "xlsx"]},
                     "time_zone": {"type": "string", "description": "IANA, e.g. Asia/Ho_Chi_Minh."},
                     "date_format": {"type": "string", "maxLength": 64},

@@ -7,12 +7,14 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
 from starlette.datastructures import QueryParams
 
+from callhistory.calls.quality import quality_filters
+from callhistory.calls.values import number, parse_bool
 from callhistory.envelope import ApiError, validation_error
 from callhistory.phones import national
 
@@ -31,8 +33,9 @@ LIST_ARRAYS = (
     "sip_numbers",
     "queue_destination",
     "is_auto_call",
+    "hangup_cause",
 )
-REPORT_ARRAYS = ("numbers", "sip_user", "agents")
+REPORT_ARRAYS = ("numbers", "sip_user", "agents", "hangup_cause")
 
 
 # `x`, `x[]` (PHP, qs "brackets") and `x[0]`, `x[1]`… (PHP's http_build_query, qs's default).
@@ -108,40 +111,7 @@ def choices(name: str, values: Iterable[str], allowed: tuple[str, ...]) -> list[
     return picked
 
 
-def parse_bool(name: str, raw: Any) -> bool | None:
-    """true / false / absent (NULL): the source's tri-state `is_auto_call`."""
-    if raw is None or isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("", "null", "none"):
-        return None
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise validation_error(name, "must_be_true_or_false")
-
-
-# A plain decimal number, as clients write one: 1793979050000, 1793979050000.0, 1.79397905e12.
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _LAST_MS = 253_402_300_799_999  # the end of year 9999: beyond it is not a date
-
-
-def _number(raw: Any) -> Decimal | None:
-    """A JSON number or a numeric string, exactly (no float rounding); None if it is not one."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return Decimal(raw)
-    if isinstance(raw, float):
-        return Decimal(repr(raw)) if math.isfinite(raw) else None
-    text = str(raw).strip()
-    if not _NUMBER.match(text):
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
 
 
 def epoch_ms(raw: Any, bound: Literal["from", "to"]) -> int:
@@ -153,7 +123,7 @@ def epoch_ms(raw: Any, bound: Literal["from", "to"]) -> int:
 
 
 def _checked_ms(raw: Any) -> Decimal:
-    value = _number(raw)
+    value = number(raw)
     if value is None or value < 0 or value > _LAST_MS:
         raise ApiError(400, "date_invalid")
     return value
@@ -190,12 +160,12 @@ def positive_int(name: str, raw: Any, default: int) -> int:
     """A positive integer, also as `2.0` or `"2"` (how PHP and JavaScript send numbers)."""
     if raw in (None, ""):
         return default
-    number = _number(raw)
-    if number is None or number != number.to_integral_value():
+    value = number(raw)
+    if value is None or value != value.to_integral_value():
         raise validation_error(name, "must_be_a_positive_integer")
-    if number < 1 or number > 1_000_000:
+    if value < 1 or value > 1_000_000:
         raise validation_error(name, "must_be_a_positive_integer")
-    return int(number)
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -255,6 +225,13 @@ class CallFilter:
     tag_ids: list[str] = field(default_factory=list)
     is_auto_call: bool | None = None
     keyword: str | None = None
+    # the call-quality filters (calls.quality)
+    min_duration: int | None = None
+    max_duration: int | None = None
+    hangup_causes: list[str] = field(default_factory=list)
+    has_recording: bool | None = None
+    min_mos: float | None = None
+    max_mos: float | None = None
 
 
 def list_filter(
@@ -280,6 +257,7 @@ def list_filter(
         tag_ids=array("tags") if with_tags else [],
         is_auto_call=auto_call(array, value),
         keyword=keyword(value("keyword")),
+        **quality_filters(array, value),
     )
 
 

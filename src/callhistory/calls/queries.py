@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callhistory.calls import totals
 from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter, Paging
+from callhistory.calls.quality import quality_conditions
 from callhistory.db import among
 from callhistory.evaluations import queries as evaluation_queries
 from callhistory.evaluations.queries import Evaluation
@@ -79,6 +80,7 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
         calls.c.created_date <= f.to_ms,
         calls.c.is_deleted.is_(False),
         *column_conditions(calls, f),
+        *quality_conditions(calls, f),
     ]
     if f.agents:
         conds.append(_among_calls(call_users, tenant_id, f, among(call_users.c.email, f.agents)))

@@ -13,6 +13,7 @@ from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, rules, shapes, store
 from callhistory.calls.answers import CallDetail, CallListItem, CallSearchItem
 from callhistory.calls.params import CallFilter
+from callhistory.calls.quality import quality_filters
 from callhistory.config import get_settings
 from callhistory.db import writing
 from callhistory.envelope import ApiError, json_object, ok, validation_error
@@ -152,6 +153,7 @@ def _search_filter(body: dict[str, Any]) -> CallFilter:
         ),
         tag_ids=params.body_array(body, "tags"),
         hotlines=params.hotline_numbers(params.body_array(body, "numbers")),
+        **quality_filters(lambda name: params.body_array(body, name), body.get),
     )
 
 

@@ -4,7 +4,8 @@
 exact by triggers on `calls` in the writer's own transaction (migration 0006). A window
 [from, to] sums its whole UTC days there and counts only what falls outside them (its
 two partial edge days) in `calls` itself, through ix_calls_live. Filters the totals do
-not carry (agents, user ids, tags, keyword) count the calls themselves, as does SQLite.
+not carry (agents, user ids, tags, keyword, the quality filters) count the calls
+themselves, as does SQLite.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callhistory.calls import quality
 from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import DAY_MS, CallFilter
 from callhistory.rows import insert_rows
@@ -36,7 +38,7 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 
 def usable(conn: AsyncConnection, f: CallFilter) -> bool:
     return conn.dialect.name == "postgresql" and not (
-        f.agents or f.user_uuids or f.tag_ids or f.keyword
+        f.agents or f.user_uuids or f.tag_ids or f.keyword or quality.is_set(f)
     )
 
 

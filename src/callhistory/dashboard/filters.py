@@ -18,6 +18,8 @@ from starlette.datastructures import QueryParams
 
 from callhistory.calls import params
 from callhistory.calls.params import CallFilter
+from callhistory.calls.quality import quality_filters
+from callhistory.calls.values import parse_bool
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError
 
@@ -39,6 +41,7 @@ class View:
     tags: list[str] = field(default_factory=list)
     is_auto_call: bool | None = None
     keyword: str = ""
+    quality: dict[str, Any] = field(default_factory=dict)  # calls.quality's, as parsed
     page: int = 1
     size: int = 50
     sort: str = "time"
@@ -58,6 +61,7 @@ class View:
             tag_ids=self.tags,
             is_auto_call=self.is_auto_call,
             keyword=self.keyword or None,
+            **self.quality,
         )
 
     @property
@@ -85,6 +89,7 @@ class View:
             out.append(("is_auto_call", "true" if view.is_auto_call else "false"))
         if view.keyword:
             out.append(("keyword", view.keyword))
+        out.extend(_quality_pairs(view.quality))
         if view.page != 1:
             out.append(("page", str(view.page)))
         if view.size != 50:
@@ -101,6 +106,18 @@ class View:
         return urlencode(
             [(k, v) for k, v in self.pairs() if k not in ("page", "size", "sort", "order")]
         )
+
+
+def _quality_pairs(quality: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, value in quality.items():
+        if name == "hangup_causes":
+            out.extend(("hangup_cause", cause) for cause in value)
+        elif isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        elif value is not None:
+            out.append((name, f"{value:g}" if isinstance(value, float) else str(value)))
+    return out
 
 
 def _local(raw: str | None, zone: ZoneInfo, name: str) -> datetime | None:
@@ -141,8 +158,9 @@ def read(query: QueryParams, time_zone: str) -> View:
         hotlines=params.query_array(query, "sip_numbers"),
         queues=params.query_array(query, "queue_destination"),
         tags=params.query_array(query, "tags"),
-        is_auto_call=params.parse_bool("is_auto_call", query.get("is_auto_call")),
+        is_auto_call=parse_bool("is_auto_call", query.get("is_auto_call")),
         keyword=params.keyword(query.get("keyword")) or "",
+        quality=quality_filters(lambda name: params.query_array(query, name), query.get),
         page=params.positive_int("page", query.get("page"), 1),
         size=size if size in PAGE_SIZES else 50,
         sort=sort if sort in SORTS else "time",

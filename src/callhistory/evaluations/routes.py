@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from callhistory.answers import Answer, Items
 from callhistory.auth.routes import Caller, engine_of
-from callhistory.calls import openapi, params, queries
+from callhistory.calls import openapi, params, queries, values
 from callhistory.calls import shapes as call_shapes
 from callhistory.calls.answers import CallDetail
 from callhistory.config import get_settings
@@ -95,7 +95,7 @@ _EVALUATION_BODY = _json_body(
 )
 async def criteria_list(request: Request, caller: Caller) -> Any:
     raw = request.query_params.get("include_inactive")
-    include_inactive = params.parse_bool("include_inactive", raw) or False
+    include_inactive = values.parse_bool("include_inactive", raw) or False
     async with engine_of(request).connect() as conn:
         rows = await criteria.listing(conn, caller.tenant_id, include_inactive)
     return ok({"items": [shapes.criterion(row) for row in rows]})

@@ -24,6 +24,14 @@ def export_command(
     direction: Annotated[list[str] | None, typer.Option("--direction")] = None,
     disposition: Annotated[list[str] | None, typer.Option("--disposition")] = None,
     keyword: Annotated[str | None, typer.Option("--keyword")] = None,
+    min_duration: Annotated[int | None, typer.Option("--min-duration", help="Seconds.")] = None,
+    max_duration: Annotated[int | None, typer.Option("--max-duration", help="Seconds.")] = None,
+    hangup_cause: Annotated[list[str] | None, typer.Option("--hangup-cause")] = None,
+    has_recording: Annotated[
+        bool | None, typer.Option("--has-recording/--no-recording", show_default=False)
+    ] = None,
+    min_mos: Annotated[float | None, typer.Option("--min-mos")] = None,
+    max_mos: Annotated[float | None, typer.Option("--max-mos")] = None,
 ) -> None:
     """Export a tenant's calls (any window, any size) to a file, with a progress bar."""
     body = {
@@ -35,6 +43,12 @@ def export_command(
         "direction": direction or [],
         "disposition": disposition or [],
         "keyword": keyword,
+        "min_duration": min_duration,
+        "max_duration": max_duration,
+        "hangup_cause": hangup_cause or [],
+        "has_recording": has_recording,
+        "min_mos": min_mos,
+        "max_mos": max_mos,
     }
     rows = run_with_engine(lambda engine: _export(engine, tenant, body, Path(out)))
     err.print(f"{rows} calls written to {out}")

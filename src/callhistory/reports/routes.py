@@ -13,6 +13,7 @@ from callhistory.answers import Answer
 from callhistory.auth.routes import Caller, engine_of
 from callhistory.calls import openapi, params, queries, totals
 from callhistory.calls.params import CallFilter
+from callhistory.calls.quality import quality_filters
 from callhistory.config import get_settings
 from callhistory.envelope import ok
 from callhistory.reports.answers import CallReport
@@ -92,6 +93,7 @@ async def call_report(request: Request, caller: Caller) -> Any:
         hotlines=params.hotline_numbers(params.query_array(q, "numbers")),
         sip_users=params.query_array(q, "sip_user"),
         agents=params.emails(params.query_array(q, "agents")),
+        **quality_filters(lambda name: params.query_array(q, name), q.get),
     )
     async with engine_of(request).connect() as conn:
         counts = await _counts(conn, caller.tenant_id, call_filter)
