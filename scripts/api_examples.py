@@ -87,6 +87,10 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     url = f"/api/call_transaction/detail/{tx}"
     show("GET", url, await http.get(url, headers=bearer))
 
+    say(PROSE["recording"])
+    url = f"/api/call_transaction/recording/{tx}/link"
+    show("GET", url, await http.get(url, headers=bearer))
+
     say(PROSE["change"])
     url = f"/api/call_transaction/change/{tx}"
     body = {"tag": ["hài lòng", "VIP"], "note": "Khách hẹn gọi lại lúc 15h"}
@@ -220,6 +224,17 @@ the calls themselves.
 
 The list item plus `ivr`. Another tenant's call answers 404 `transaction_not_found`,
 exactly like a call that does not exist.
+""",
+    "recording": """## Recording: `GET /api/call_transaction/recording/{transaction_id}` (our addition)
+
+The call's recording itself, streamed from `CALLHISTORY_RECORDINGS_DIR` or
+`CALLHISTORY_RECORDINGS_BASE_URL`: `200` with the file, `206` for a `Range` request (a
+player seeks), `Content-Type` from the file, `?download=1` for an attachment; with
+neither configured, a `307` to the call's own link. `404 recording_not_found` when the
+call has none, its file is missing, or its path would leave the folder. `…/link`
+answers a signed link (`GET /api/recordings/{transaction_id}?tenant=&expires=&sig=`)
+that plays without credentials for 15 minutes, for an `<audio src>`. Details in
+[recordings.md](recordings.md).
 """,
     "change": """## Change: `POST /api/call_transaction/change/{transaction_id}`
 
@@ -364,6 +379,9 @@ A window over 30 days, a bad parameter, an unknown call, no credentials:
 | 401 | `unauthorized`, `token_expired` | a bad or expired token |
 | 429 | `too_many_attempts` | too many wrong keys from one address or for one key at `GET /api/auth` or `POST /api/cdr/freeswitch` (and wrong passwords at the dashboard's sign-in, which answers a page): every attempt, a right one too, is refused until `Retry-After` seconds have passed |
 | 404 | `transaction_not_found` | no such call in the caller's tenant |
+| 404 | `recording_not_found` | the call has no recording, its file is missing, or its path is refused |
+| 403 | `recording_link_invalid`, 410 `recording_link_expired` | a recording's signed link altered, or past its time |
+| 502 | `recording_unavailable` | the PBX's web server holding the recordings did not answer |
 | 404 | `not_found`, 405 `method_not_allowed` | unknown path, wrong method |
 | 403 | `cors_not_allowed` | a preflight from an origin (or for a method or header) not allowed |
 | 500 | `internal_error` | a bug: logged with its trace, never shown |

@@ -48,6 +48,7 @@ async def victim(engine: AsyncEngine, client: httpx.AsyncClient) -> dict[str, st
             customer_name=SECRET,
             tags=["VIP"],
             note="ghi chú của A",
+            recording_file="https://rec.victim-only.example/a.mp3",
         )
     criterion = await client.post(
         "/api/evaluation_criteria/call",
@@ -101,6 +102,9 @@ def attempts(a: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("PUT", "/api/evaluation_criteria/call/order", {"ids": [criterion]}),
         ("PUT", f"/api/tags/{tag}", {"name": "pwned"}),
         ("DELETE", f"/api/tags/{tag}", None),
+        ("GET", f"/api/call_transaction/recording/{tx}", None),
+        ("GET", f"/api/call_transaction/recording/{tx}/link", None),
+        ("GET", f"/api/recordings/{tx}?tenant={a['tenant_id']}&expires=9999999999&sig=0", None),
         ("GET", f"/api/exports/{a['export_id']}", None),
         ("GET", f"/api/exports/{a['export_id']}/download", None),
         ("POST", f"/api/webhooks/deliveries/{a['export_id']}/redeliver", None),
@@ -116,6 +120,9 @@ PARAMETERISED = {
     "/api/tags/{tag_id}",
     "/api/exports/{export_id}",
     "/api/exports/{export_id}/download",
+    "/api/call_transaction/recording/{transaction_id}",
+    "/api/call_transaction/recording/{transaction_id}/link",
+    "/api/recordings/{transaction_id}",
     "/api/webhooks/deliveries/{delivery_id}/redeliver",
 }
 

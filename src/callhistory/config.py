@@ -120,6 +120,11 @@ class Settings:
     default_time_zone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "info"
     recording_url_template: str = ""
+    # Where the recordings are (recordings/sources.py): a folder, or the PBX's web server
+    recordings_dir: str = ""
+    recordings_pbx_root: str = ""  # the folder as the PBX's paths name it; empty: the same
+    recordings_base_url: str = ""
+    recording_link_seconds: int = 900
     max_cdr_bytes: int = 1024 * 1024
     max_body_bytes: int = 16 * 1024 * 1024
     redis_url: str = ""
@@ -156,6 +161,10 @@ class Settings:
             default_time_zone=_env("DEFAULT_TIME_ZONE", "Asia/Ho_Chi_Minh"),
             log_level=_env("LOG_LEVEL", "info"),
             recording_url_template=_env("RECORDING_URL_TEMPLATE", ""),
+            recordings_dir=_env("RECORDINGS_DIR", ""),
+            recordings_pbx_root=_env("RECORDINGS_PBX_ROOT", ""),
+            recordings_base_url=_env("RECORDINGS_BASE_URL", ""),
+            recording_link_seconds=_env_positive("RECORDING_LINK_SECONDS", 900),
             max_cdr_bytes=_env_int("MAX_CDR_BYTES", 1024 * 1024),
             max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024 * 1024),
             redis_url=_env("REDIS_URL", ""),

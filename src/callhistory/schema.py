@@ -192,8 +192,9 @@ calls = Table(
     Column("nation", String(8), nullable=False, server_default="vn"),
     Column("provider", String(32)),
     Column("call_out_price", Integer),  # VND
-    Column("recording_file", Text),
+    Column("recording_file", Text),  # the link shown
     Column("recording_file_voicemail", Text),
+    Column("recording_path", Text),  # the PBX's own (migration 0010), to stream the file
     Column("is_voicemail", Boolean, nullable=False, server_default=text("false")),
     Column("is_have_forward_out", Boolean, nullable=False, server_default=text("false")),
     Column("is_stop_ivr", Boolean, nullable=False, server_default=text("false")),

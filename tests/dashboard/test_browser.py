@@ -183,6 +183,9 @@ def test_supervisor_morning(server: Server, browser: Any) -> None:
     page.click(f"tr[data-transaction-id='{target}'] a.open")
     page.wait_for_url(re.compile(f"/calls/{target}"))
     assert page.locator("audio#recording").count() == 1
+    page.select_option("#playback-rate", "1.5")
+    assert page.evaluate("document.getElementById('recording').playbackRate") == 1.5
+    assert "download=1" in (page.get_attribute("#recording-download", "href") or "")
     page.fill("#tags", "VIP, hài lòng")
     page.fill("#note", "Khách hẹn gọi lại")
     page.click("#save-change")

@@ -6,12 +6,16 @@ import csv
 import io
 import re
 import zipfile
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.config import get_settings
 from callhistory.dashboard import i18n
 from tests.dashboard.support import browser, row_ids, sign_in
 from tests.factories import Tenant, add_agent, add_call, make_tenant
@@ -149,6 +153,34 @@ async def test_call_page_edits_tags_and_note(engine: AsyncEngine) -> None:
         assert "hài lòng" in again.text
         missing = await http.get("/calls/not-a-call")
         assert missing.status_code == 404
+
+
+async def test_call_page_plays_the_recording_or_says_it_is_missing(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.wav").write_bytes(b"RIFF" + bytes(100))
+    settings = replace(get_settings(), recordings_dir=str(tmp_path))
+    for module in ("callhistory.dashboard.pages", "callhistory.recordings.routes"):
+        monkeypatch.setattr(f"{module}.get_settings", lambda: settings)
+    tenant = await make_tenant(engine)
+    present = await add_call(engine, tenant, recording_path="a.wav")
+    missing = await add_call(engine, tenant, recording_path="gone.wav")
+    silent = await add_call(engine, tenant)
+    async with browser(engine) as http:
+        await sign_in(http, tenant.api_key)
+        shown = (await http.get(f"/calls/{present}")).text
+        src = re.search(r'<audio [^>]*src="([^"]+)" id="recording"', shown)
+        assert src is not None and 'id="playback-rate"' in shown
+        link = httpx.URL(src.group(1).replace("&amp;", "&"))
+        assert link.path == f"/api/recordings/{present}"
+        http.cookies.clear()  # the link needs no session
+        played = await http.get(link.path, params=link.params, headers={"Range": "bytes=0-3"})
+        assert (played.status_code, played.content) == (206, b"RIFF")
+        await sign_in(http, tenant.api_key)
+        gone = (await http.get(f"/calls/{missing}")).text
+        assert 'id="recording-missing"' in gone and "<audio" not in gone
+        none = (await http.get(f"/calls/{silent}")).text
+        assert "recording-missing" not in none and 'id="recording"' not in none
 
 
 async def test_reports_match_the_api(engine: AsyncEngine) -> None:

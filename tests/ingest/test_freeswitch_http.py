@@ -83,6 +83,8 @@ async def test_queue_call_in_every_encoding(
     assert row["provider"] == "vinaphone"  # 091
     assert row["call_out_price"] is None  # inbound calls cost the call center nothing
     assert row["recording_file"].endswith(f"2026/Nov/18/{QUEUE_CALL}.mp3")
+    # the path as FreeSWITCH wrote it, kept to stream the file (recordings.sources)
+    assert row["recording_path"].startswith("/") and row["recording_path"].endswith(".mp3")
     assert row["record_seconds"] == 95
     assert row["pbx_type"] == "freeswitch"
     payload = await detail(client, tenant, QUEUE_CALL)

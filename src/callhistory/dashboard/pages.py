@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from callhistory.auth.routes import engine_of
 from callhistory.calls import queries, rules, store
+from callhistory.config import get_settings
 from callhistory.dashboard import charts, data, export, filters, i18n, stats
 from callhistory.dashboard.render import SecureRoute, forbidden, guard, lang_of, page, safe_next
 from callhistory.dashboard.session import Session, csrf_ok
@@ -20,6 +22,8 @@ from callhistory.db import writing
 from callhistory.envelope import ApiError
 from callhistory.evaluations import criteria as evaluation_criteria
 from callhistory.evaluations import store as evaluation_store
+from callhistory.recordings import routes as recording_routes
+from callhistory.recordings import sources, stream
 from callhistory.schema import CALL_OWNER
 
 router = APIRouter(include_in_schema=False, route_class=SecureRoute)  # security headers
@@ -28,6 +32,19 @@ router = APIRouter(include_in_schema=False, route_class=SecureRoute)  # security
 def recording_url(path: str | None) -> str | None:
     """The stored link (ingest already applied CALLHISTORY_RECORDING_URL_TEMPLATE)."""
     return path or None
+
+
+async def _player(request: Request, tenant_id: str, row: Any) -> tuple[str | None, bool]:
+    """The player's signed link, or None; and whether a recording the call names is
+    missing (so the page says so rather than showing a player that cannot play)."""
+    stored = row.recording_path or row.recording_file
+    if not stored:
+        return None, False
+    found = await asyncio.to_thread(sources.locate, get_settings(), stored)
+    if found is None or not await stream.reachable(found):
+        return None, True
+    url, _ = recording_routes.signed_url(request, get_settings(), tenant_id, row.transaction_id)
+    return url, False
 
 
 def _bad_filter(request: Request, current: Session, exc: ApiError) -> Response:
@@ -115,6 +132,7 @@ async def call_page(request: Request, transaction_id: str) -> Response:
             request, "error.html", current, status=404, title=t("error_title"), message="404"
         )
     row = context["call"].row
+    recording, recording_missing = await _player(request, current.tenant_id, row)
     default_evaluator = next(
         (e.value for e in context["evaluators"] if current.email and e.value == current.email),
         "",
@@ -127,7 +145,8 @@ async def call_page(request: Request, transaction_id: str) -> Response:
         back=safe_next(request.query_params.get("back"), "/calls"),
         saved=request.query_params.get("saved"),
         error=request.query_params.get("error"),
-        recording=recording_url(row.recording_file),
+        recording=recording,
+        recording_missing=recording_missing,
         voicemail=recording_url(row.recording_file_voicemail),
         default_evaluator=default_evaluator,
         **context,

@@ -7,8 +7,6 @@ job writes each chunk to a temporary file as it comes and renames it when comple
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from callhistory import links
 from callhistory.calls import params, queries
 from callhistory.calls.params import CallFilter
 from callhistory.dashboard.export import csv_stream, xlsx_stream
@@ -229,18 +228,13 @@ async def queued(engine: AsyncEngine, limit: int = 10) -> list[tuple[str, str]]:
 
 
 def link_signature(secret: str, tenant_id: str, export_id: str, expires: int) -> str:
-    message = f"export\x00{tenant_id}\x00{export_id}\x00{expires}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return links.signature(secret, "export", tenant_id, export_id, expires)
 
 
 def link_until(secret: str, tenant_id: str, export_id: str, expires: str, sig: str) -> int:
     """Until when (epoch seconds) a link this server signed is valid; 403 for any other."""
-    try:
-        until = int(expires)
-    except ValueError as exc:
-        raise ApiError(403, "download_link_invalid") from exc
-    expected = link_signature(secret, tenant_id, export_id, until).encode()
-    if not hmac.compare_digest(expected, sig.encode()):  # bytes: `sig` may be any text
+    until = links.valid_until(secret, "export", tenant_id, export_id, expires, sig)
+    if until is None:
         raise ApiError(403, "download_link_invalid")
     return until
 

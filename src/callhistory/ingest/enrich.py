@@ -161,6 +161,7 @@ async def enrich(
         call_out_price=call_price,
         recording_file=recordings.url(call.recording_path, call.call_id),
         recording_file_voicemail=recordings.url(call.voicemail_path, call.call_id),
+        recording_path=call.recording_path,
         is_voicemail=call.voicemail,
         is_missed_call=direction == "inbound" and not call.answered,
         customer_id=customer.id if customer else None,

@@ -58,6 +58,7 @@ class CallRecord:
     call_out_price: int | None = None
     recording_file: str | None = None
     recording_file_voicemail: str | None = None
+    recording_path: str | None = None  # as the PBX wrote it (recording_file is the link)
     is_voicemail: bool = False
     is_have_forward_out: bool = False
     is_missed_call: bool = False

@@ -1,5 +1,5 @@
 // The dashboard's only script. Pages work without it; it adds tag suggestions for a
-// comma-separated list and a progress line for exports.
+// comma-separated list, a progress line for exports and the player's speed.
 "use strict";
 
 function suggestTags() {
@@ -57,4 +57,12 @@ function showExportProgress() {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => { suggestTags(); showExportProgress(); });
+function playbackRate() {
+  for (const select of document.querySelectorAll("select[data-player]")) {
+    const audio = document.getElementById(select.dataset.player);
+    if (!audio) continue;
+    select.addEventListener("change", () => { audio.playbackRate = Number(select.value) || 1; });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => { suggestTags(); showExportProgress(); playbackRate(); });
