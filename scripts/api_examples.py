@@ -162,6 +162,19 @@ and at `/api/cdr/freeswitch` (each apart): past `CALLHISTORY_AUTH_FAILURES_PER_I
 (default 20 in 5 minutes) or `CALLHISTORY_AUTH_FAILURES_PER_ACCOUNT` (10 in 15 minutes)
 every attempt, a right key too, is refused with 429 `too_many_attempts` and
 `Retry-After` (seconds until the count's window ends). Right keys are never counted.
+
+### Keys scoped to one agent (our addition)
+
+`callhistory key create --tenant T --agent EMAIL` makes a key (and, through this
+endpoint, tokens) that sees only the calls that agent took part in: the agent's email is
+on the call (`user[]`). With it, list, search, report (totals of those calls only),
+detail, change, sync, the recording and its link, exports (of those calls; other keys'
+exports are `export_not_found`) and the tag catalogue answer as for a tenant that holds
+nothing else: another agent's call is `404 transaction_not_found`. Every other endpoint
+(directories, criteria, evaluations, tag changes, webhooks, ingest, rejections) answers
+`403 agent_key_not_allowed`, and the dashboard does not open with it. The scope is the
+key's (a token carries no power of its own): an agent given another email in the
+directory is matched by the new one on calls stored from then on.
 """,
     "list": """## List: `GET /api/call_transaction/list`
 
@@ -378,6 +391,7 @@ A window over 30 days, a bad parameter, an unknown call, no credentials:
 | 401 | `api_key_invalid` | unknown or revoked key, or a token of a revoked key |
 | 401 | `unauthorized`, `token_expired` | a bad or expired token |
 | 429 | `too_many_attempts` | too many wrong keys from one address or for one key at `GET /api/auth` or `POST /api/cdr/freeswitch` (and wrong passwords at the dashboard's sign-in, which answers a page): every attempt, a right one too, is refused until `Retry-After` seconds have passed |
+| 403 | `agent_key_not_allowed` | an agent's key on an endpoint that is not about its calls |
 | 404 | `transaction_not_found` | no such call in the caller's tenant |
 | 404 | `recording_not_found` | the call has no recording, its file is missing, or its path is refused |
 | 403 | `recording_link_invalid`, 410 `recording_link_expired` | a recording's signed link altered, or past its time |

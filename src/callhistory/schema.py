@@ -55,6 +55,7 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False),  # sha256 hex of the secret part
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+    Column("agent_id", ID),  # migration 0011: a key that sees only this agent's calls
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )

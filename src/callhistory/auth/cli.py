@@ -47,15 +47,27 @@ def tenant_create(
 def key_create(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name or id.")],
     name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", help="An agent's email: the key sees only that agent's calls."),
+    ] = None,
 ) -> None:
-    """Create an API key for a tenant. The key is printed once and never stored."""
+    """Create an API key for a tenant (or, with --agent, for one agent's calls). The key
+    is printed once and never stored."""
 
     async def work(engine: AsyncEngine) -> tuple[str, str]:
         async with engine.begin() as conn:
             found = await keys.find_tenant(conn, tenant)
             if found is None:
                 raise fail(f"no tenant {tenant!r}")
-            return await keys.create_key(conn, found.id, name)
+            agent_id = None
+            if agent is not None:
+                agent_id = await keys.agent_with_email(conn, found.id, agent)
+                if agent_id is None:
+                    raise fail(
+                        f"no agent with email {agent!r} in {found.name} (callhistory agents import)"
+                    )
+            return await keys.create_key(conn, found.id, name, agent_id)
 
     key_id, api_key = run_with_engine(work)
     err.print(f"key id {key_id} (use it to revoke); the key, shown once:")
@@ -104,6 +116,7 @@ def _key_fields(key: keys.KeyInfo) -> dict[str, object]:
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
         "state": "active" if key.revoked_at is None else "revoked",
+        "agent": key.agent_email,
     }
 
 
@@ -115,9 +128,10 @@ def _print_keys(listed: list[keys.KeyInfo]) -> None:
     if not listed:
         err.print("no keys (callhistory key create --tenant NAME)")
         return
-    table = Table("key id", "name", "created", "state")
+    table = Table("key id", "name", "created", "state", "sees")
     for key in listed:
         state = "active" if key.revoked_at is None else f"revoked {_when(key.revoked_at)}"
-        table.add_row(key.id, key.name, _when(key.created_at), state)
+        sees = f"calls of {key.agent_email}" if key.agent_email else "the whole tenant"
+        table.add_row(key.id, key.name, _when(key.created_at), state, sees)
     # Wide enough for the ids whatever the terminal: they are what `key revoke` takes.
-    Console(width=max(100, Console().width)).print(table)
+    Console(width=max(140, Console().width)).print(table)

@@ -14,12 +14,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.db import new_id, now_ms
-from callhistory.schema import api_keys, tenants
+from callhistory.schema import agents, api_keys, tenants
 
 PREFIX = "ch"
 
@@ -28,6 +29,14 @@ PREFIX = "ch"
 class KeyRef:
     tenant_id: str
     key_id: str
+    agent_id: str | None = None  # a key of one agent: it sees only that agent's calls
+    agent_email: str | None = None  # the agent's email now (how calls name their agents)
+
+    @property
+    def scope(self) -> str | None:
+        """None: the whole tenant. Else the email whose calls the key sees ("" when the
+        agent has no email, or is gone from the directory: then no call)."""
+        return None if self.agent_id is None else (self.agent_email or "")
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class KeyInfo:
     name: str
     created_at: int
     revoked_at: int | None
+    agent_email: str | None = None  # a key of one agent: that agent's email
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,21 @@ def parse(api_key: str) -> tuple[KeyRef, str] | None:
     return KeyRef(tenant_id, key_id), secret
 
 
-async def create_key(conn: AsyncConnection, tenant_id: str, name: str = "") -> tuple[str, str]:
-    """Create a key; returns (key id, the full key). The full key is never stored."""
+async def create_key(
+    conn: AsyncConnection, tenant_id: str, name: str = "", agent_id: str | None = None
+) -> tuple[str, str]:
+    """Create a key (with `agent_id`, one that sees only that agent's calls); returns
+    (key id, the full key). The full key is never stored."""
     key_id = new_id()
     secret = secrets.token_urlsafe(32)
     await conn.execute(
         api_keys.insert().values(
-            tenant_id=tenant_id, id=key_id, name=name, key_hash=_hash(secret), created_at=now_ms()
+            tenant_id=tenant_id,
+            id=key_id,
+            name=name,
+            key_hash=_hash(secret),
+            created_at=now_ms(),
+            agent_id=agent_id,
         )
     )
     return key_id, f"{PREFIX}_{tenant_id}_{key_id}_{secret}"
@@ -78,37 +96,73 @@ async def verify_key(conn: AsyncConnection, api_key: str) -> KeyRef | None:
     if parsed is None:
         return None
     ref, secret = parsed
-    row = (
-        await conn.execute(
-            select(api_keys.c.key_hash, api_keys.c.revoked_at).where(
-                api_keys.c.tenant_id == ref.tenant_id, api_keys.c.id == ref.key_id
-            )
-        )
-    ).first()
+    row = await _key_row(conn, ref)
     if row is None or row.revoked_at is not None:
         return None
-    return ref if hmac.compare_digest(row.key_hash, _hash(secret)) else None
+    if not hmac.compare_digest(row.key_hash, _hash(secret)):
+        return None
+    return KeyRef(ref.tenant_id, ref.key_id, row.agent_id, row.email)
 
 
-async def key_is_active(conn: AsyncConnection, ref: KeyRef) -> bool:
-    row = (
+# a key and, if it is an agent's, that agent
+_with_agent = api_keys.outerjoin(
+    agents, and_(agents.c.tenant_id == api_keys.c.tenant_id, agents.c.id == api_keys.c.agent_id)
+)
+
+
+async def _key_row(conn: AsyncConnection, ref: KeyRef) -> Row[Any, Any, Any, Any] | None:
+    """The key's hash and state, and its agent's email now (if it is an agent's)."""
+    return (
         await conn.execute(
-            select(api_keys.c.revoked_at).where(
-                api_keys.c.tenant_id == ref.tenant_id, api_keys.c.id == ref.key_id
-            )
+            select(api_keys.c.key_hash, api_keys.c.revoked_at, api_keys.c.agent_id, agents.c.email)
+            .select_from(_with_agent)
+            .where(api_keys.c.tenant_id == ref.tenant_id, api_keys.c.id == ref.key_id)
         )
     ).first()
-    return row is not None and row.revoked_at is None
+
+
+async def active_key(conn: AsyncConnection, ref: KeyRef) -> KeyRef | None:
+    """The key a token names, as it is now (its agent scope from the key, not the token),
+    or None when it is revoked or is not that tenant's."""
+    row = await _key_row(conn, ref)
+    if row is None or row.revoked_at is not None:
+        return None
+    return KeyRef(ref.tenant_id, ref.key_id, row.agent_id, row.email)
+
+
+async def agent_with_email(conn: AsyncConnection, tenant_id: str, email: str) -> str | None:
+    """The id of the tenant's agent with this email (any case), for an agent's key."""
+    found = await conn.scalar(
+        select(agents.c.id)
+        .where(agents.c.tenant_id == tenant_id, func.lower(agents.c.email) == email.strip().lower())
+        .order_by(agents.c.active.desc(), agents.c.id)
+        .limit(1)
+    )
+    return None if found is None else str(found)
 
 
 async def list_keys(conn: AsyncConnection, tenant_id: str) -> list[KeyInfo]:
     """A tenant's keys, oldest first, revoked ones included."""
     rows = await conn.execute(
-        select(api_keys.c.id, api_keys.c.name, api_keys.c.created_at, api_keys.c.revoked_at)
+        select(
+            api_keys.c.id,
+            api_keys.c.name,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+            agents.c.email,
+        )
+        .select_from(
+            api_keys.outerjoin(
+                agents,
+                and_(
+                    agents.c.tenant_id == api_keys.c.tenant_id, agents.c.id == api_keys.c.agent_id
+                ),
+            )
+        )
         .where(api_keys.c.tenant_id == tenant_id)
         .order_by(api_keys.c.created_at, api_keys.c.id)
     )
-    return [KeyInfo(r.id, r.name, r.created_at, r.revoked_at) for r in rows]
+    return [KeyInfo(r.id, r.name, r.created_at, r.revoked_at, r.email) for r in rows]
 
 
 async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
@@ -227,12 +281,12 @@ async def verify_key_recent(engine: AsyncEngine, api_key: str) -> KeyRef | None:
     return await recent.remembered(api_key, lookup)
 
 
-async def key_is_active_recent(engine: AsyncEngine, ref: KeyRef) -> bool:
-    """key_is_active (a token's key), answered from `recent` likewise."""
+async def active_key_recent(engine: AsyncEngine, ref: KeyRef) -> KeyRef | None:
+    """active_key (a token's key), answered from `recent` likewise."""
 
     async def lookup() -> KeyRef | None:
         async with engine.connect() as conn:
-            return ref if await key_is_active(conn, ref) else None
+            return await active_key(conn, ref)
 
     # Keyed by the key and its tenant: a token naming a key of another tenant is inactive.
-    return await recent.remembered(f"{ref.key_id}@{ref.tenant_id}", lookup) == ref
+    return await recent.remembered(f"{ref.key_id}@{ref.tenant_id}", lookup)

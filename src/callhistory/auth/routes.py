@@ -69,13 +69,25 @@ async def _authenticate(
     except tokens.TokenInvalid as exc:
         raise ApiError(401, "unauthorized") from exc
     # Checked on every request (within CALLHISTORY_KEY_CACHE_SECONDS), so revoking a key
-    # ends its tokens.
-    if not await keys.key_is_active_recent(engine, ref):
+    # ends its tokens; the agent scope is the key's, whatever the token says.
+    active = await keys.active_key_recent(engine, ref)
+    if active is None:
         raise ApiError(401, "api_key_invalid")
+    return active
+
+
+async def tenant_key(ref: Annotated[KeyRef, Depends(current_key)]) -> KeyRef:
+    """A key of the whole tenant: an agent's key is refused (403 agent_key_not_allowed)
+    wherever a route has not said how it narrows what it answers to the agent's calls."""
+    if ref.agent_id is not None:
+        raise ApiError(403, "agent_key_not_allowed")
     return ref
 
 
-Caller = Annotated[KeyRef, Depends(current_key)]
+# Every route's credentials: a key of the whole tenant. ScopedCaller: an agent's key too,
+# for the routes that answer only that agent's calls to it (see auth/scope.py).
+Caller = Annotated[KeyRef, Depends(tenant_key)]
+ScopedCaller = Annotated[KeyRef, Depends(current_key)]
 
 
 @router.get(

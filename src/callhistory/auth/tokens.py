@@ -24,6 +24,8 @@ def issue(ref: KeyRef, secret: str, ttl_seconds: int) -> tuple[str, int]:
     now = int(time.time())
     expires = now + ttl_seconds
     claims = {"sub": ref.tenant_id, "kid": ref.key_id, "iat": now, "exp": expires, "typ": "access"}
+    if ref.agent_id is not None:
+        claims["agt"] = ref.agent_id  # for the reader; the scope applied is the key's own
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires * 1000
 
 

@@ -225,6 +225,8 @@ class CallFilter:
     tag_ids: list[str] = field(default_factory=list)
     is_auto_call: bool | None = None
     keyword: str | None = None
+    # an agent's key: only the calls this email took part in ("" none; see auth.keys)
+    agent_scope: str | None = None
     # the call-quality filters (calls.quality)
     min_duration: int | None = None
     max_duration: int | None = None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,7 +99,22 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
         conds.append(_among_calls(call_tags, tenant_id, f, among(call_tags.c.tag_id, f.tag_ids)))
     if f.keyword:
         conds.append(_keyword_condition(f.keyword))
+    if f.agent_scope is not None:
+        conds.append(_among_calls(call_users, tenant_id, f, call_users.c.email == f.agent_scope))
     return conds
+
+
+def on_call(tenant_id: str, scope: str | None) -> list[ColumnElement[bool]]:
+    """For one call by its id: that an agent's key may see it (the agent took part)."""
+    if scope is None:
+        return []
+    return [
+        exists().where(
+            call_users.c.tenant_id == tenant_id,
+            call_users.c.transaction_id == calls.c.transaction_id,
+            call_users.c.email == scope,
+        )
+    ]
 
 
 @dataclass
@@ -117,6 +132,11 @@ class CallView:
     tags: list[tuple[str, str]] = field(default_factory=list)
     users: list[CallUser] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)  # newest first
+
+
+def took_part(view: CallView, scope: str | None) -> bool:
+    """on_call's test for a call already read (a page of the change feed)."""
+    return scope is None or any(u.row.email == scope for u in view.users)
 
 
 async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
@@ -155,13 +175,17 @@ async def in_order(
     return [found[t] for t in transaction_ids if t in found]
 
 
-async def one(conn: AsyncConnection, tenant_id: str, transaction_id: str) -> CallView | None:
+async def one(
+    conn: AsyncConnection, tenant_id: str, transaction_id: str, scope: str | None = None
+) -> CallView | None:
+    """The call, if the tenant has it (and, for an agent's key, the agent was on it)."""
     row = (
         await conn.execute(
             select(calls).where(
                 calls.c.tenant_id == tenant_id,
                 calls.c.transaction_id == transaction_id,
                 calls.c.is_deleted.is_(False),
+                *on_call(tenant_id, scope),
             )
         )
     ).first()

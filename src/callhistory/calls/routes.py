@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.answers import Answer, CamelPage, Page
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import ScopedCaller, engine_of
 from callhistory.calls import openapi, params, queries, rules, shapes, store
 from callhistory.calls.answers import CallDetail, CallListItem, CallSearchItem
 from callhistory.calls.params import CallFilter
@@ -49,8 +50,9 @@ async def _counted_page(
     openapi_extra={"parameters": openapi.LIST_PARAMETERS},
     responses=openapi.ERRORS,
 )
-async def list_calls(request: Request, caller: Caller) -> Any:
-    paging, total, views = await _counted_page(request, caller.tenant_id, _list_filter(request))
+async def list_calls(request: Request, caller: ScopedCaller) -> Any:
+    call_filter = replace(_list_filter(request), agent_scope=caller.scope)
+    paging, total, views = await _counted_page(request, caller.tenant_id, call_filter)
     return ok({"items": [shapes.list_item(v) for v in views], **params.page_info(paging, total)})
 
 
@@ -60,9 +62,9 @@ async def list_calls(request: Request, caller: Caller) -> Any:
     response_model=Answer[CallDetail],
     responses={**openapi.ERRORS, **openapi.NOT_FOUND},
 )
-async def call_detail(transaction_id: str, request: Request, caller: Caller) -> Any:
+async def call_detail(transaction_id: str, request: Request, caller: ScopedCaller) -> Any:
     async with engine_of(request).connect() as conn:
-        view = await queries.one(conn, caller.tenant_id, transaction_id)
+        view = await queries.one(conn, caller.tenant_id, transaction_id, caller.scope)
     if view is None:
         raise ApiError(404, "transaction_not_found")
     return ok(shapes.detail(view))
@@ -101,7 +103,7 @@ async def _user_position(
     openapi_extra={"requestBody": openapi.CHANGE_BODY},
     responses={**openapi.ERRORS, **openapi.NOT_FOUND},
 )
-async def change_call(transaction_id: str, request: Request, caller: Caller) -> Any:
+async def change_call(transaction_id: str, request: Request, caller: ScopedCaller) -> Any:
     body = await json_object(request)
     if "tag" not in body and "note" not in body:
         raise validation_error("body", "tag_or_note_required")
@@ -112,7 +114,7 @@ async def change_call(transaction_id: str, request: Request, caller: Caller) -> 
     if note is not None and len(note) > rules.MAX_NOTE_LENGTH:
         raise validation_error("note", "too_long")
     async with writing(engine_of(request)) as conn:
-        if await queries.one(conn, caller.tenant_id, transaction_id) is None:
+        if await queries.one(conn, caller.tenant_id, transaction_id, caller.scope) is None:
             raise ApiError(404, "transaction_not_found")
         position = CALL_OWNER
         if body.get("user_uuid") is not None:
@@ -164,9 +166,10 @@ def _search_filter(body: dict[str, Any]) -> CallFilter:
     openapi_extra={"parameters": openapi.PAGING, "requestBody": openapi.SEARCH_BODY},
     responses=openapi.ERRORS,
 )
-async def search_calls(request: Request, caller: Caller) -> Any:
+async def search_calls(request: Request, caller: ScopedCaller) -> Any:
     params.check_brackets(request.query_params, ())  # its query string is page and size
     body = await json_object(request)
-    paging, total, views = await _counted_page(request, caller.tenant_id, _search_filter(body))
+    call_filter = replace(_search_filter(body), agent_scope=caller.scope)
+    paging, total, views = await _counted_page(request, caller.tenant_id, call_filter)
     info = params.camel_page_info(params.page_info(paging, total))
     return ok({"items": [shapes.search_item(v, caller.tenant_id) for v in views], **info})

@@ -38,7 +38,12 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 
 def usable(conn: AsyncConnection, f: CallFilter) -> bool:
     return conn.dialect.name == "postgresql" and not (
-        f.agents or f.user_uuids or f.tag_ids or f.keyword or quality.is_set(f)
+        f.agents
+        or f.user_uuids
+        or f.tag_ids
+        or f.keyword
+        or f.agent_scope is not None
+        or quality.is_set(f)
     )
 
 

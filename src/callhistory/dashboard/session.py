@@ -96,7 +96,8 @@ async def current(request: Request, engine: AsyncEngine) -> Session | None:
     email: str | None = None
     async with engine.connect() as conn:
         if isinstance(key_id, str):
-            if not await keys.key_is_active(conn, KeyRef(tenant_id, key_id)):
+            active = await keys.active_key(conn, KeyRef(tenant_id, key_id))
+            if active is None or active.agent_id is not None:  # agents' keys: API only
                 return None
         elif isinstance(user_id, str):
             user = await users.get(conn, tenant_id, user_id)

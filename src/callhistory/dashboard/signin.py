@@ -65,6 +65,8 @@ async def _check_credentials(request: Request, form: dict[str, str]) -> Session 
                 if ref is None:
                     tried.failed()
                     return None
+            if ref.agent_id is not None:  # an agent's key opens the API's "my calls" only
+                return None
             return Session(ref.tenant_id, session.new_csrf(), key_id=ref.key_id)
         named = form.get("tenant", "").strip()
         tenant = await keys.find_tenant(conn, named)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.answers import Answer
 from callhistory.auth.keys import KeyRef
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import ScopedCaller, engine_of
 from callhistory.calls import openapi
 from callhistory.config import get_settings
 from callhistory.db import now_ms
@@ -63,9 +64,9 @@ def start_in_background(request: Request, tenant_id: str, export_id: str) -> Non
     response_model=Answer[Export],
     openapi_extra={"requestBody": openapi.EXPORT_BODY},
 )
-async def create_export(request: Request, caller: Caller) -> Any:
+async def create_export(request: Request, caller: ScopedCaller) -> Any:
     body = await json_object(request)
-    f = runner.call_filter(body)
+    f = replace(runner.call_filter(body), agent_scope=caller.scope)
     async with engine_of(request).begin() as conn:
         zone = await conn.scalar(
             select(tenants.c.time_zone).where(tenants.c.id == caller.tenant_id)
@@ -88,7 +89,8 @@ async def _job(engine: AsyncEngine, tenant_id: str, export_id: str) -> Any:
 async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, Any]:
     engine = engine_of(request)
     job = await _job(engine, caller.tenant_id, export_id)
-    if job is None:
+    # an agent's key sees only the exports it made (of its own calls)
+    if job is None or (caller.scope is not None and job.filter.get("agent_scope") != caller.scope):
         raise ApiError(404, "export_not_found")
     settings = get_settings()
     expires: int | None = None
@@ -130,7 +132,7 @@ async def _shown(request: Request, caller: KeyRef, export_id: str) -> dict[str, 
     response_model=Answer[Export],
     responses=openapi.EXPORT_NOT_FOUND,
 )
-async def export_status(export_id: str, request: Request, caller: Caller) -> Any:
+async def export_status(export_id: str, request: Request, caller: ScopedCaller) -> Any:
     return ok(await _shown(request, caller, export_id))
 
 

@@ -124,6 +124,8 @@ async def freeswitch_cdr(
             body=body,
         )
         raise ApiError(401, reason, headers={"WWW-Authenticate": 'Basic realm="callhistory"'})
+    if ref.agent_id is not None:  # an agent's key reads its calls; it does not write any
+        raise ApiError(403, "agent_key_not_allowed")
     await limit(request, ref)
     try:
         document = decode_body(body, content_type)

@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from callhistory import links
 from callhistory.answers import Answer
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import ScopedCaller, engine_of
+from callhistory.calls import queries
 from callhistory.calls.values import parse_bool
 from callhistory.config import Settings, get_settings
 from callhistory.db import now_ms
@@ -27,8 +28,11 @@ router = APIRouter(tags=["recordings"])
 PURPOSE = "recording"
 
 
-async def stored_path(engine: AsyncEngine, tenant_id: str, transaction_id: str) -> str | None:
-    """The call's recording as stored (the PBX's path, else its link); 404 for no call."""
+async def stored_path(
+    engine: AsyncEngine, tenant_id: str, transaction_id: str, scope: str | None
+) -> str | None:
+    """The call's recording as stored (the PBX's path, else its link); 404 for no call
+    (or one an agent's key may not see)."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -36,6 +40,7 @@ async def stored_path(engine: AsyncEngine, tenant_id: str, transaction_id: str) 
                     calls.c.tenant_id == tenant_id,
                     calls.c.transaction_id == transaction_id,
                     calls.c.is_deleted.is_(False),
+                    *queries.on_call(tenant_id, scope),
                 )
             )
         ).first()
@@ -44,16 +49,20 @@ async def stored_path(engine: AsyncEngine, tenant_id: str, transaction_id: str) 
     return row.recording_path or row.recording_file or None
 
 
-async def located(request: Request, tenant_id: str, transaction_id: str) -> Located:
-    stored = await stored_path(engine_of(request), tenant_id, transaction_id)
+async def located(
+    request: Request, tenant_id: str, transaction_id: str, scope: str | None = None
+) -> Located:
+    stored = await stored_path(engine_of(request), tenant_id, transaction_id, scope)
     found = await asyncio.to_thread(locate, get_settings(), stored)
     if found is None:
         raise ApiError(404, "recording_not_found")
     return found
 
 
-async def _play(request: Request, tenant_id: str, transaction_id: str) -> Response:
-    found = await located(request, tenant_id, transaction_id)
+async def _play(
+    request: Request, tenant_id: str, transaction_id: str, scope: str | None
+) -> Response:
+    found = await located(request, tenant_id, transaction_id, scope)
     download = parse_bool("download", request.query_params.get("download")) or False
     return await stream.answer(found, request.headers.get("range"), download)
 
@@ -74,8 +83,8 @@ def signed_url(
     responses=openapi.PLAY,
     openapi_extra={"parameters": openapi.DOWNLOAD},
 )
-async def recording(transaction_id: str, request: Request, caller: Caller) -> Response:
-    return await _play(request, caller.tenant_id, transaction_id)
+async def recording(transaction_id: str, request: Request, caller: ScopedCaller) -> Response:
+    return await _play(request, caller.tenant_id, transaction_id, caller.scope)
 
 
 @router.get(
@@ -84,8 +93,8 @@ async def recording(transaction_id: str, request: Request, caller: Caller) -> Re
     response_model=Answer[RecordingLink],
     responses=openapi.NOT_FOUND,
 )
-async def recording_link(transaction_id: str, request: Request, caller: Caller) -> Any:
-    found = await located(request, caller.tenant_id, transaction_id)
+async def recording_link(transaction_id: str, request: Request, caller: ScopedCaller) -> Any:
+    found = await located(request, caller.tenant_id, transaction_id, caller.scope)
     settings = get_settings()
     url, expires = signed_url(request, settings, caller.tenant_id, transaction_id)
     name = getattr(found, "path", None) or getattr(found, "url", "")
@@ -115,4 +124,4 @@ async def signed_recording(transaction_id: str, request: Request) -> Response:
         raise ApiError(403, "recording_link_invalid")
     if until < now_ms() // 1000:
         raise ApiError(410, "recording_link_expired")
-    return await _play(request, tenant_id, transaction_id)
+    return await _play(request, tenant_id, transaction_id, None)  # signed for this call

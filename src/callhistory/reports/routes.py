@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.answers import Answer
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import ScopedCaller, engine_of
 from callhistory.calls import openapi, params, queries, totals
 from callhistory.calls.params import CallFilter
 from callhistory.calls.quality import quality_filters
@@ -80,7 +80,7 @@ def summarise(counts: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:
     openapi_extra={"parameters": openapi.REPORT_PARAMETERS},
     responses=openapi.ERRORS,
 )
-async def call_report(request: Request, caller: Caller) -> Any:
+async def call_report(request: Request, caller: ScopedCaller) -> Any:
     q = request.query_params
     params.check_brackets(q, params.REPORT_ARRAYS)
     settings = get_settings()
@@ -94,6 +94,7 @@ async def call_report(request: Request, caller: Caller) -> Any:
         sip_users=params.query_array(q, "sip_user"),
         agents=params.emails(params.query_array(q, "agents")),
         **quality_filters(lambda name: params.query_array(q, name), q.get),
+        agent_scope=caller.scope,
     )
     async with engine_of(request).connect() as conn:
         counts = await _counts(conn, caller.tenant_id, call_filter)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from callhistory.answers import Answer
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import ScopedCaller, engine_of
 from callhistory.calls import openapi, params, queries, shapes
 from callhistory.config import get_settings
 from callhistory.envelope import ApiError, ok
@@ -36,7 +36,7 @@ def sync_item(view: queries.CallView, tenant_id: str) -> dict[str, Any]:
     openapi_extra={"parameters": openapi.SYNC_PARAMETERS},
     responses=CURSOR_EXPIRED,
 )
-async def sync_calls(request: Request, caller: Caller) -> Any:
+async def sync_calls(request: Request, caller: ScopedCaller) -> Any:
     q = request.query_params
     params.check_brackets(q, ())
     secret = get_settings().secret_key
@@ -53,7 +53,11 @@ async def sync_calls(request: Request, caller: Caller) -> Any:
         page = await pages.next_page(conn, caller.tenant_id, place, size, fresh=not cursor)
     return ok(
         {
-            "items": [sync_item(view, caller.tenant_id) for view in page.views],
+            "items": [
+                sync_item(view, caller.tenant_id)
+                for view in page.views
+                if queries.took_part(view, caller.scope)
+            ],
             "cursor": feed.encode_cursor(secret, caller.tenant_id, page.place),
             "has_more": page.has_more,
         }

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from callhistory.answers import Answer, Page
-from callhistory.auth.routes import Caller, engine_of
+from callhistory.auth.routes import Caller, ScopedCaller, engine_of
 from callhistory.calls import openapi, params
 from callhistory.config import get_settings
 from callhistory.db import writing
@@ -55,7 +55,7 @@ _CONFLICT: openapi.Responses = {
     },
     responses=openapi.ERRORS,
 )
-async def tag_list(request: Request, caller: Caller) -> Any:
+async def tag_list(request: Request, caller: ScopedCaller) -> Any:
     q = request.query_params
     params.check_brackets(q, ())
     paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
