@@ -96,6 +96,10 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     body = {"tag": ["hài lòng", "VIP"], "note": "Khách hẹn gọi lại lúc 15h"}
     show("POST", url, await http.post(url, json=body, headers=bearer), body)
 
+    say(PROSE["delete"])
+    url = f"/api/call_transaction/detail/{tx}"
+    show("DELETE", url, await http.delete(url, headers=bearer))
+
     say(PROSE["search"])
     url = "/api/call_transaction/search?page=1&size=2"
     body = {
@@ -248,6 +252,15 @@ call has none, its file is missing, or its path would leave the folder. `…/lin
 answers a signed link (`GET /api/recordings/{transaction_id}?tenant=&expires=&sig=`)
 that plays without credentials for 15 minutes, for an `<audio src>`. Details in
 [recordings.md](recordings.md).
+""",
+    "delete": """## Erase: `DELETE /api/call_transaction/detail/{transaction_id}` (our addition)
+
+A data-protection request: the call's personal fields, agents, tags, evaluations, legs
+and (when it is in our folder) recording go; a tombstone (`is_deleted: true` in sync,
+the `deleted` webhook event) and an audit row stay; a record of it sent again is not
+stored. Answers `{"transaction_id", "deleted_at", "recording_removed"}`; `404
+transaction_not_found` for a call the tenant does not have (or has erased). Details, and
+each tenant's retention of calls and recordings, in [retention.md](retention.md).
 """,
     "change": """## Change: `POST /api/call_transaction/change/{transaction_id}`
 

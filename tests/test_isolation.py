@@ -102,6 +102,7 @@ def attempts(a: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("PUT", "/api/evaluation_criteria/call/order", {"ids": [criterion]}),
         ("PUT", f"/api/tags/{tag}", {"name": "pwned"}),
         ("DELETE", f"/api/tags/{tag}", None),
+        ("DELETE", f"/api/call_transaction/detail/{tx}", None),
         ("GET", f"/api/call_transaction/recording/{tx}", None),
         ("GET", f"/api/call_transaction/recording/{tx}/link", None),
         ("GET", f"/api/recordings/{tx}?tenant={a['tenant_id']}&expires=9999999999&sig=0", None),

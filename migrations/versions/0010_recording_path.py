@@ -26,5 +26,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("calls") as batch:  # SQLite: batch mode drops a column
-        batch.drop_column("recording_path")
+    # Not batch mode: on SQLite it rebuilds the table, and dropping the old one would
+    # cascade to the rows that reference it. SQLite 3.35+ drops a column in place.
+    op.execute("ALTER TABLE calls DROP COLUMN recording_path")

@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_keys") as batch:  # SQLite: batch mode drops a column
-        batch.drop_column("agent_id")
+    # Not batch mode: on SQLite it rebuilds the table, and dropping the old one would
+    # cascade to the rows that reference it. SQLite 3.35+ drops a column in place.
+    op.execute("ALTER TABLE api_keys DROP COLUMN agent_id")

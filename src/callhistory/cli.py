@@ -14,6 +14,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth.cli import key_app, tenant_app
+from callhistory.calls.cli import calls_app
 from callhistory.cli_support import another_port, ensure_port_free, err, fail, run_with_engine
 from callhistory.config import UnsafeSettings, check_production, get_settings
 from callhistory.dashboard.cli import user_app
@@ -95,6 +96,7 @@ app.command("export")(export_command)
 
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
+app.add_typer(calls_app, name="calls")
 app.add_typer(user_app, name="user")
 app.add_typer(directory_app, name="directory")
 app.add_typer(criteria_app, name="criteria")

@@ -8,6 +8,8 @@ growing (docs/operations.md).
   a webhook has not been made from yet; sync cursors before what was pruned then answer
   410 cursor_expired (sync.pruning).
 - Export files, once every download link to them has expired (exports.pruning).
+- Each tenant's calls after its `cdr_days`, and their recordings after its
+  `recording_days` (`callhistory tenant retention`; calls.retention).
 
 Work goes tenant by tenant in batches of BATCH rows, each its own short transaction, so
 pruning never holds locks for long. The worker runs it every
@@ -22,10 +24,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory.calls import retention as call_retention
 from callhistory.config import Settings
 from callhistory.db import now_ms
 from callhistory.exports import pruning as export_pruning
@@ -39,7 +43,7 @@ DAY_MS = 86_400_000
 BATCH = 1000
 ROUND_BUDGET = 20  # deleting batches per worker round: its webhook sends wait that long
 
-KINDS = ("delivered", "parked", "changes", "exports")
+KINDS = ("delivered", "parked", "changes", "exports", "calls", "recordings")
 
 
 @dataclass
@@ -68,10 +72,19 @@ Step = Callable[[], Awaitable[int]]
 
 
 def _steps(
-    engine: AsyncEngine, settings: Settings, tenant_id: str, now: int
+    engine: AsyncEngine, settings: Settings, tenant: Row[Any, Any, Any, Any], now: int
 ) -> list[tuple[str, Step]]:
-    """One batch of each kind this configuration prunes (0 days: kept forever)."""
+    """One batch of each kind this configuration and the tenant's own prune (0 days, or
+    NULL for a tenant's: kept forever)."""
+    tenant_id = tenant.id
     steps: list[tuple[str, Step]] = []
+    for kind, days, prune_batch in (
+        ("calls", tenant.cdr_days, call_retention.prune_calls),
+        ("recordings", tenant.recording_days, call_retention.prune_recordings),
+    ):
+        if days:
+            cutoff = now - days * DAY_MS
+            steps.append((kind, partial(prune_batch, engine, settings, tenant_id, cutoff, BATCH)))
     for kind, days in (
         ("delivered", settings.retention_deliveries_days),
         ("parked", settings.retention_parked_days),
@@ -104,7 +117,9 @@ async def prune(
     """Delete what retention allows at `now` (every tenant, or one), in at most `budget`
     batches that delete something (None: until nothing is left)."""
     moment = now_ms() if now is None else now
-    query = select(tenants.c.id, tenants.c.name).order_by(tenants.c.id)
+    query = select(
+        tenants.c.id, tenants.c.name, tenants.c.cdr_days, tenants.c.recording_days
+    ).order_by(tenants.c.id)
     if tenant_id is not None:
         query = query.where(tenants.c.id == tenant_id)
     async with engine.connect() as conn:
@@ -113,7 +128,7 @@ async def prune(
     spent = 0
     for row in found:
         pruned = Pruned(row.id, row.name)
-        for kind, step in _steps(engine, settings, row.id, moment):
+        for kind, step in _steps(engine, settings, row, moment):
             while True:
                 if budget is not None and spent >= budget:
                     report.more = True

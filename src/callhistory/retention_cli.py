@@ -45,19 +45,23 @@ async def _prune(engine: AsyncEngine, settings: Settings, tenant: str | None) ->
 
 
 def _print_report(report: Report, settings: Settings) -> None:
-    out = Console()
+    out = Console(width=max(120, Console().width))  # a row per tenant, whatever the terminal
     days = {
         "delivered": settings.retention_deliveries_days,
         "parked": settings.retention_parked_days,
         "changes": settings.retention_changes_days,
     }
     kept = ", ".join(f"{k} {f'{d} d' if d > 0 else 'forever'}" for k, d in days.items())
-    out.print(f"retention: {kept}; export files until their links expire", highlight=False)
+    out.print(
+        f"retention: {kept}; export files until their links expire; calls and recordings"
+        " as each tenant keeps them (callhistory tenant retention)",
+        highlight=False,
+    )
     if not report.tenants:
         out.print("nothing to prune")
         return
     table = Table("tenant")
-    for heading in ("delivered", "parked", "changes", "export files"):
+    for heading in ("delivered", "parked", "changes", "export files", "calls", "recordings"):
         table.add_column(heading, justify="right")
     for pruned in report.tenants:
         table.add_row(pruned.tenant, *(f"{pruned.counts[k]:,}" for k in KINDS))

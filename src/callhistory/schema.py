@@ -44,6 +44,9 @@ tenants = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("time_zone", String(64), nullable=False, server_default="Asia/Ho_Chi_Minh"),
     Column("created_at", BigInteger, nullable=False),
+    # retention (migration 0012, calls.retention): NULL keeps calls / recordings forever
+    Column("cdr_days", Integer),
+    Column("recording_days", Integer),
 )
 
 api_keys = Table(
@@ -463,6 +466,20 @@ dashboard_users = Table(
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "email"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+# A call erased on request (DELETE /api/call_transaction/detail/{id}, calls.deletion) or by the
+# tenant's retention: who, when, which call (migration 0012). What it held is gone.
+call_deletions = Table(
+    "call_deletions",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("deleted_at", BigInteger, nullable=False),
+    Column("deleted_by", String(100), nullable=False),  # key:<id>, user:<id>, retention
+    Column("recording_removed", Boolean, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "transaction_id", "deleted_at"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 

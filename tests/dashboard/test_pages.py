@@ -183,6 +183,29 @@ async def test_call_page_plays_the_recording_or_says_it_is_missing(
         assert "recording-missing" not in none and 'id="recording"' not in none
 
 
+async def test_a_call_can_be_erased_from_its_page_once_confirmed(engine: AsyncEngine) -> None:
+    tenant, made = await _calls(engine)
+    other, _ = await _calls(engine)
+    target = made[0]
+    async with browser(engine) as http:
+        csrf = await sign_in(http, other.api_key)  # another tenant's supervisor: nothing
+        await http.post(f"/calls/{target}/delete", data={"csrf": csrf, "confirm": "yes"})
+        kept = await http.get(f"/api/call_transaction/detail/{target}", headers=tenant.headers)
+        assert kept.status_code == 200
+    async with browser(engine) as http:
+        csrf = await sign_in(http, tenant.api_key)
+        page = await http.get(f"/calls/{target}")
+        assert 'id="delete-form"' in page.text
+        unconfirmed = await http.post(f"/calls/{target}/delete", data={"csrf": csrf})
+        assert "error=confirm_required" in unconfirmed.headers["location"]
+        forged = await http.post(f"/calls/{target}/delete", data={"confirm": "yes"})
+        assert forged.status_code == 403
+        erased = await http.post(f"/calls/{target}/delete", data={"csrf": csrf, "confirm": "yes"})
+        assert erased.status_code == 303 and erased.headers["location"] == "/calls?erased=1"
+        detail = await http.get(f"/api/call_transaction/detail/{target}", headers=tenant.headers)
+        assert detail.status_code == 404
+
+
 async def test_reports_match_the_api(engine: AsyncEngine) -> None:
     tenant, _ = await _calls(engine)
     start, end, from_ms, to_ms = _window()

@@ -189,3 +189,9 @@ class CallSearchItem(Shape):
     call_out_price: int = Field(description="VND; 0 when the call center paid nothing.")
     evaluations: list[Evaluation] | None = Field(description="Newest first; null when none.")
     total_evaluate: TotalEvaluate | None = Field(description="null when none.")
+
+
+class CallDeleted(Shape):
+    transaction_id: str
+    deleted_at: int  # epoch ms
+    recording_removed: bool  # its file was in CALLHISTORY_RECORDINGS_DIR and is gone

@@ -282,7 +282,7 @@ WEBHOOK_BODY = {
                                 "minItems": 1,
                                 "items": {
                                     "type": "string",
-                                    "enum": ["ringing", "answered", "hangup", "updated"],
+                                    "enum": ["ringing", "answered", "hangup", "updated", "deleted"],
                                 },
                             },
                         },

@@ -10,9 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.answers import Answer, CamelPage, Page
-from callhistory.auth.routes import ScopedCaller, engine_of
-from callhistory.calls import openapi, params, queries, rules, shapes, store
-from callhistory.calls.answers import CallDetail, CallListItem, CallSearchItem
+from callhistory.auth.routes import Caller, ScopedCaller, engine_of
+from callhistory.calls import deletion, openapi, params, queries, rules, shapes, store
+from callhistory.calls.answers import CallDeleted, CallDetail, CallListItem, CallSearchItem
 from callhistory.calls.params import CallFilter
 from callhistory.calls.quality import quality_filters
 from callhistory.config import get_settings
@@ -173,3 +173,24 @@ async def search_calls(request: Request, caller: ScopedCaller) -> Any:
     paging, total, views = await _counted_page(request, caller.tenant_id, call_filter)
     info = params.camel_page_info(params.page_info(paging, total))
     return ok({"items": [shapes.search_item(v, caller.tenant_id) for v in views], **info})
+
+
+@router.delete(
+    "/api/call_transaction/detail/{transaction_id}",
+    summary="Erase a call (a data-protection request); a tombstone and an audit row stay",
+    response_model=Answer[CallDeleted],
+    responses={**openapi.ERRORS, **openapi.NOT_FOUND},
+)
+async def delete_call(transaction_id: str, request: Request, caller: Caller) -> Any:
+    erased = await deletion.erase(
+        engine_of(request), get_settings(), caller.tenant_id, transaction_id, f"key:{caller.key_id}"
+    )
+    if erased is None:
+        raise ApiError(404, "transaction_not_found")
+    return ok(
+        {
+            "transaction_id": erased.transaction_id,
+            "deleted_at": erased.deleted_at,
+            "recording_removed": erased.recording_removed,
+        }
+    )

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from callhistory.auth.routes import engine_of
-from callhistory.calls import queries, rules, store
+from callhistory.calls import deletion, queries, rules, store
 from callhistory.config import get_settings
 from callhistory.dashboard import charts, data, export, filters, i18n, stats
 from callhistory.dashboard.render import SecureRoute, forbidden, guard, lang_of, page, safe_next
@@ -195,6 +195,19 @@ async def change_call(request: Request, transaction_id: str) -> Response:
     except ApiError as exc:
         return _back_to_call(transaction_id, form, error=exc.code)
     return _back_to_call(transaction_id, form, saved="change")
+
+
+@router.post("/calls/{transaction_id}/delete")
+async def delete_call(request: Request, transaction_id: str) -> Response:
+    """A data-protection request, as the API's DELETE (calls.deletion)."""
+    current, form = await _posted(request)
+    if isinstance(current, Response):
+        return current
+    if form.get("confirm") != "yes":
+        return _back_to_call(transaction_id, form, error="confirm_required")
+    who = f"user:{current.user_id}" if current.user_id else f"key:{current.key_id}"
+    await deletion.erase(engine_of(request), get_settings(), current.tenant_id, transaction_id, who)
+    return RedirectResponse("/calls?erased=1", status_code=303)
 
 
 @router.post("/calls/{transaction_id}/evaluate")

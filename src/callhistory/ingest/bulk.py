@@ -123,6 +123,7 @@ async def store_one(conn: AsyncConnection, tenant_id: str, entry: Entry) -> Outc
 class _Stored:
     values: tuple[Any, ...]  # in COLUMNS order
     note: str | None
+    deleted: bool = False  # erased on request (calls.deletion): kept so, whatever comes
     users: list[OldUser] = field(default_factory=list)
 
     def same(self, entry: Entry) -> bool:
@@ -151,14 +152,14 @@ async def _stored(conn: AsyncConnection, tenant_id: str, ids: list[str]) -> dict
     for first in range(0, len(ids), MAX_IDS_PER_QUERY):
         chunk = ids[first : first + MAX_IDS_PER_QUERY]
         query = (
-            select(*selected, calls.c.note)
+            select(*selected, calls.c.is_deleted, calls.c.note)
             .where(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, chunk))
             .order_by(calls.c.transaction_id)
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         known = {
-            row.transaction_id: _Stored(tuple(row)[:-1], row.note)
+            row.transaction_id: _Stored(tuple(row)[:-2], row.note, row.is_deleted)
             for row in await conn.execute(query)
         }
         found.update(known)
@@ -198,7 +199,7 @@ async def _together(
         elif tx in changed:
             outcomes.append("unchanged" if _same_entry(changed[tx], entry) else "updated")
             changed[tx] = entry
-        elif tx in existing and existing[tx].same(entry):
+        elif tx in existing and (existing[tx].deleted or existing[tx].same(entry)):
             outcomes.append("unchanged")
         elif tx in existing:
             changed[tx] = entry

@@ -140,6 +140,8 @@ async def upsert_call(conn: AsyncConnection, tenant_id: str, record: CallRecord)
         if users:
             await conn.execute(call_users.insert(), users)
         return "stored"
+    if existing.is_deleted:  # erased on request (calls.deletion): a re-sent record stays out
+        return "unchanged"
     old_users = await _old_users(conn, tenant_id, record.transaction_id)
     same_users = existing.created_date == record.created_date and [u.key for u in old_users] == [
         agent_key(a) for a in record.agents

@@ -88,3 +88,16 @@ def locate(settings: Settings, stored: str | None) -> Located | None:
         base = settings.recordings_base_url.rstrip("/")
         return RemoteFile(f"{base}/{quote(str(relative))}")
     return StoredLink(stored) if is_link(stored) else None
+
+
+def remove(settings: Settings, stored: str | None) -> bool:
+    """Delete the recording's file when it is in our folder; whether one was deleted. A
+    file on the PBX's web server, or behind a stored link, is not ours to delete."""
+    found = locate(settings, stored) if settings.recordings_dir else None
+    if not isinstance(found, LocalFile):
+        return False
+    try:
+        found.path.unlink()
+    except FileNotFoundError:
+        return False
+    return True

@@ -47,7 +47,7 @@ async def register_hook(request: Request, caller: Caller) -> Any:
         raise validation_error("webhook.type", "invalid_choice")
     settings = get_settings()
     url = store.check_url(spec.get("url"), settings.environment == "development")
-    events = store.check_events(spec.get("events", ["hangup", "updated"]))
+    events = store.check_events(spec.get("events", ["hangup", "updated", "deleted"]))
     try:  # every address it resolves to must be one webhooks may call (targets.py)
         await targets.check_url(url, targets.Policy.of(settings))
     except targets.TargetRefused as exc:

@@ -27,7 +27,7 @@ from callhistory.schema import webhook_cursors, webhook_deliveries, webhooks
 from callhistory.sync import feed
 from callhistory.sync.routes import sync_item
 
-EVENTS = ("ringing", "answered", "hangup", "updated")
+EVENTS = ("ringing", "answered", "hangup", "updated", "deleted")
 HOOK_TYPES = ("call",)
 DAY_MS = 86_400_000
 FAN_OUT_BATCH = 500
@@ -207,7 +207,9 @@ async def tenants_with_hooks(conn: AsyncConnection) -> list[str]:
     return [r.tenant_id for r in rows]
 
 
-def _event(kinds: set[str]) -> str:
+def _event(kinds: set[str], view: queries.CallView) -> str:
+    if view.row.is_deleted:  # erased on request (calls.deletion)
+        return "deleted"
     # Our ingest learns of a call once it has ended: its first appearance is its hang-up.
     return "hangup" if "insert" in kinds else "updated"
 
@@ -240,7 +242,7 @@ async def fan_out(conn: AsyncConnection, tenant_id: str, now: int) -> int:
         view = views.get(change.transaction_id)
         if view is None:
             continue
-        event = _event(kinds[change.transaction_id])
+        event = _event(kinds[change.transaction_id], view)
         body = orjson.dumps({"event": event, **sync_item(view, tenant_id)}).decode()
         for hook in hooks:
             if event in hook.events and change.changed_at >= hook.created_at:

@@ -1,0 +1,93 @@
+"""A tenant's own retention of calls and recordings (tenants.cdr_days and
+recording_days, Wazo's model; NULL keeps them forever), one batch at a time for
+callhistory.retention.
+
+- Calls older than `cdr_days` are deleted with everything hanging off them (agents,
+  tags, evaluations through their foreign keys; the PBX's legs here), and their recording
+  files when they are in our folder. The day totals follow in the same statement
+  (their triggers, migration 0006); nothing is sent to webhooks.
+- Recordings of calls older than `recording_days` are deleted from our folder and the
+  call forgets them (`recording_file`, `recording_path` NULL); the call stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callhistory.config import Settings
+from callhistory.db import among, writing
+from callhistory.recordings import sources
+from callhistory.schema import calls, cdr_legs
+
+DAY_MS = 86_400_000
+
+
+async def _remove_files(settings: Settings, stored: list[str]) -> None:
+    if settings.recordings_dir:
+        for path in stored:
+            await asyncio.to_thread(sources.remove, settings, path)
+
+
+async def prune_calls(
+    engine: AsyncEngine, settings: Settings, tenant_id: str, before: int, batch: int
+) -> int:
+    """Delete up to `batch` of the tenant's calls created before `before`; how many."""
+    async with writing(engine) as conn:
+        rows = (
+            await conn.execute(
+                select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
+                .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before)
+                .order_by(calls.c.created_date)
+                .limit(batch)
+            )
+        ).all()
+        ids = [r.transaction_id for r in rows]
+        if ids:
+            await conn.execute(
+                delete(cdr_legs).where(
+                    cdr_legs.c.tenant_id == tenant_id, among(cdr_legs.c.call_id, ids)
+                )
+            )
+            await conn.execute(
+                delete(calls).where(
+                    calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, ids)
+                )
+            )
+    await _remove_files(
+        settings,
+        [
+            r.recording_path or r.recording_file
+            for r in rows
+            if r.recording_path or r.recording_file
+        ],
+    )
+    return len(ids)
+
+
+async def prune_recordings(
+    engine: AsyncEngine, settings: Settings, tenant_id: str, before: int, batch: int
+) -> int:
+    """Forget (and delete from our folder) up to `batch` recordings of calls created
+    before `before`; how many."""
+    recorded = or_(calls.c.recording_path.is_not(None), calls.c.recording_file.is_not(None))
+    async with writing(engine) as conn:
+        rows = (
+            await conn.execute(
+                select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
+                .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, recorded)
+                .order_by(calls.c.created_date)
+                .limit(batch)
+            )
+        ).all()
+        ids = [r.transaction_id for r in rows]
+        if ids:
+            await conn.execute(
+                update(calls)
+                .where(and_(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, ids)))
+                .values(recording_path=None, recording_file=None, record_seconds=0)
+            )
+    await _remove_files(settings, [r.recording_path or r.recording_file for r in rows])
+    return len(ids)
