@@ -59,6 +59,7 @@ from callhistory.db import create_engine, now_ms, writing
 from callhistory.evaluations import report as evaluation_report
 from callhistory.reports.routes import _counts
 from callhistory.schema import call_users, calls, customers, hotlines, queues, tags
+from callhistory.stats import queries as stats_queries
 
 SIZE = 50
 PAGE_FAR = 200
@@ -66,7 +67,7 @@ QUERY_NAMES = (
     "list", "list direction", "list disposition", "list agents", "list sip_numbers",
     "list queue", "list is_auto_call", "list keyword name", "list keyword number",
     "list page 200", "search agent", "search tags", "detail", "change", "report",
-    "evaluations report",
+    "evaluations report", "stats agents", "stats queues",
 )  # fmt: skip
 # The page-1 list queries, each followed by its Datasette twin on SQLite.
 TWINNED = tuple(n for n in QUERY_NAMES if n.startswith("list") and n != "list page 200")
@@ -238,6 +239,12 @@ def _workload(p: Picks) -> list[Query]:
             conn, p.tenant_id, evaluation_report.ReportFilter(p.start, p.end)
         )
 
+    async def stats_agents_sql(conn: AsyncConnection) -> Any:
+        await stats_queries.agent_rows(conn, p.tenant_id, f, [])
+
+    async def stats_queues_sql(conn: AsyncConnection) -> Any:
+        await stats_queries.queue_rows(conn, p.tenant_id, f)
+
     search_body = {**window, "user_uuids": [p.user_uuid]}
     return [
         listing("list", 25, {}, f),
@@ -301,6 +308,23 @@ def _workload(p: Picks) -> list[Query]:
             "/api/evaluations/report",
             window,
             sql=evaluations_sql,
+        ),
+        # issue 17: "from maintained rollups, in milliseconds at 10 M calls"
+        Query(
+            "stats agents",
+            30,
+            "GET",
+            "/api/stats/agents",
+            {**window, "interval": "day"},
+            sql=stats_agents_sql,
+        ),
+        Query(
+            "stats queues",
+            30,
+            "GET",
+            "/api/stats/queues",
+            {**window, "interval": "day"},
+            sql=stats_queues_sql,
         ),
     ]
 

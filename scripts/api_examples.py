@@ -115,6 +115,12 @@ async def run(http: httpx.AsyncClient, key: str) -> None:
     url = f"/api/call_transaction/report?{window}"
     show("GET", url, await http.get(url, headers=bearer))
 
+    say(PROSE["stats"])
+    agents = await http.get("/api/agent/list?size=1", headers=bearer)
+    demo_agent = agents.json()["payload"]["items"][0]["email"]
+    url = f"/api/stats/agents?{window}&interval=week&agents[]={demo_agent}"
+    show("GET", url, await http.get(url, headers=bearer))
+
     say(PROSE["http"])
     say(PROSE["errors"])
     url = f"/api/call_transaction/list?from_date={now - 40 * DAY_MS}&to_date={now}"
@@ -367,6 +373,13 @@ days when both are absent). `categorized_by_direction` and `categorized_by_dispo
 count inbound and outbound calls (`total_time` is summed `bill_sec`); local calls are
 counted apart in `categorized_by_local_direction`. Both directions and both dispositions
 are always present, zero when there are none.
+""",
+    "stats": """## Statistics: `GET /api/stats/agents`, `GET /api/stats/queues` (our additions)
+
+Each agent's (or queue's) calls, inbound and outbound, answered, missed, answer rate,
+talk time, average handle and wait time and average score over a window (at most 92
+days; the last 30 by default), in total and, with `interval=hour|day|week`, per local
+hour, day or week of the tenant's zone. Definitions in [stats.md](stats.md).
 """,
     "http": """## HTTP details: trailing slashes, HEAD, CORS
 

@@ -252,6 +252,12 @@ async def test_every_answer_matches_the_document(
     forged = {**dict(url.params), "sig": "0" * 64}
     await api("GET", signed, url.path, params=forged, headers={})
 
+    # statistics: totals, buckets, a bad interval
+    for path in ("/api/stats/agents", "/api/stats/queues"):
+        await api("GET", path, params={**window, "interval": "day"})
+        await api("GET", path)
+        await api("GET", path, params={"interval": "month"})
+
     # erasing a call, then one that is not there
     erase = "/api/call_transaction/detail/{transaction_id}"
     await api("DELETE", erase, f"/api/call_transaction/detail/{tx}")

@@ -29,6 +29,7 @@ from callhistory.ops import router as ops_router
 from callhistory.ratelimit import Limits, RateLimiter
 from callhistory.recordings.routes import router as recordings_router
 from callhistory.reports.routes import router as reports_router
+from callhistory.stats.routes import router as stats_router
 from callhistory.sync.routes import router as sync_router
 from callhistory.tags.routes import router as tags_router
 from callhistory.webhooks.routes import router as webhooks_router
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(calls_router)
     app.include_router(reports_router)
     app.include_router(recordings_router)
+    app.include_router(stats_router)
     app.include_router(directory_router)
     app.include_router(evaluations_router)
     app.include_router(tags_router)

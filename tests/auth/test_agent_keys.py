@@ -40,6 +40,7 @@ SCOPED = {
     ("post", "/api/exports"),
     ("get", "/api/exports/{export_id}"),
     ("get", "/api/tags"),  # the catalogue, to filter by tag ids
+    ("get", "/api/stats/agents"),  # its own line
 }
 # Operations that take no key, or take it themselves.
 OPEN = {

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def _param(
+def query_param(
     name: str, schema: dict[str, Any], description: str, required: bool = False
 ) -> dict[str, Any]:
     return {
@@ -26,12 +26,14 @@ def _param(
     }
 
 
-def _array(name: str, description: str, values: list[str] | None = None) -> dict[str, Any]:
+def query_array_param(
+    name: str, description: str, values: list[str] | None = None
+) -> dict[str, Any]:
     items: dict[str, Any] = {"type": "string", "maxLength": 254}
     if values:
         items = {"type": "string", "enum": values}
     return {
-        **_param(name, {"type": "array", "items": items, "maxItems": 200}, description),
+        **query_param(name, {"type": "array", "items": items, "maxItems": 200}, description),
         "style": "form",
         "explode": True,
     }
@@ -40,8 +42,8 @@ def _array(name: str, description: str, values: list[str] | None = None) -> dict
 # A number, not an integer: clients send `time.time() * 1000`; fractions round inward.
 EPOCH_MS = {"type": "number", "minimum": 0, "maximum": 253_402_300_799_999}
 WINDOW = [
-    _param("from_date", EPOCH_MS, "Window start, epoch ms (inclusive).", required=True),
-    _param(
+    query_param("from_date", EPOCH_MS, "Window start, epoch ms (inclusive).", required=True),
+    query_param(
         "to_date",
         EPOCH_MS,
         "Window end, epoch ms (inclusive); at most 30 days after from_date.",
@@ -49,12 +51,12 @@ WINDOW = [
     ),
 ]
 PAGING = [
-    _param(
+    query_param(
         "page",
         {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
         "Page, from 1.",
     ),
-    _param(
+    query_param(
         "size",
         {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 50},
         "Items per page; above 50 it is clamped to 50.",
@@ -65,10 +67,10 @@ PAGING = [
 SECONDS = {"type": "integer", "minimum": 0, "maximum": 2_147_483_647}
 MOS = {"type": "number", "minimum": 1, "maximum": 5}
 QUALITY = [
-    _param("min_duration", SECONDS, "Calls at least this long (duration, seconds)."),
-    _param("max_duration", SECONDS, "Calls at most this long (duration, seconds)."),
+    query_param("min_duration", SECONDS, "Calls at least this long (duration, seconds)."),
+    query_param("max_duration", SECONDS, "Calls at most this long (duration, seconds)."),
     {
-        **_param(
+        **query_param(
             "hangup_cause",
             {
                 "type": "array",
@@ -80,9 +82,11 @@ QUALITY = [
         "style": "form",
         "explode": True,
     },
-    _param("has_recording", {"type": "boolean"}, "true: calls with a recording; false: without."),
-    _param("min_mos", MOS, "Inbound audio MOS at least this (calls with no MOS left out)."),
-    _param("max_mos", MOS, "Inbound audio MOS at most this (calls with no MOS left out)."),
+    query_param(
+        "has_recording", {"type": "boolean"}, "true: calls with a recording; false: without."
+    ),
+    query_param("min_mos", MOS, "Inbound audio MOS at least this (calls with no MOS left out)."),
+    query_param("max_mos", MOS, "Inbound audio MOS at most this (calls with no MOS left out)."),
 ]
 QUALITY_PROPERTIES = {
     "min_duration": SECONDS,
@@ -95,17 +99,17 @@ QUALITY_PROPERTIES = {
 
 LIST_PARAMETERS = [
     *WINDOW,
-    _array("direction", "inbound, outbound, local.", ["inbound", "outbound", "local"]),
-    _array("disposition", "answered or cancelled.", ["answered", "cancelled"]),
-    _array("agents", "Agents' emails."),
-    _array("user_uuids", "Agents' third-party user ids or codes, or extensions."),
-    _array("sip_user", "Agent extension."),
-    _array("sip_numbers", "Hotline numbers, in any written form (0…, 84…, +84…)."),
-    _array("queue_destination", "Queue (ring group) numbers."),
-    _param(
+    query_array_param("direction", "inbound, outbound, local.", ["inbound", "outbound", "local"]),
+    query_array_param("disposition", "answered or cancelled.", ["answered", "cancelled"]),
+    query_array_param("agents", "Agents' emails."),
+    query_array_param("user_uuids", "Agents' third-party user ids or codes, or extensions."),
+    query_array_param("sip_user", "Agent extension."),
+    query_array_param("sip_numbers", "Hotline numbers, in any written form (0…, 84…, +84…)."),
+    query_array_param("queue_destination", "Queue (ring group) numbers."),
+    query_param(
         "is_auto_call", {"type": "boolean"}, "true: only auto-dialer calls; false: only the others."
     ),
-    _param(
+    query_param(
         "keyword",
         {"type": "string", "maxLength": 100},
         "Case- and diacritics-insensitive: numbers (any form), customer and agent names, notes, "
@@ -116,13 +120,13 @@ LIST_PARAMETERS = [
 ]
 
 REPORT_PARAMETERS = [
-    _param(
+    query_param(
         "from_date", EPOCH_MS, "Window start, epoch ms; with to_date absent too: the last 30 days."
     ),
-    _param("to_date", EPOCH_MS, "Window end, epoch ms."),
-    _array("numbers", "Hotline numbers."),
-    _array("sip_user", "Agent extension."),
-    _array("agents", "Agents' emails."),
+    query_param("to_date", EPOCH_MS, "Window end, epoch ms."),
+    query_array_param("numbers", "Hotline numbers."),
+    query_array_param("sip_user", "Agent extension."),
+    query_array_param("agents", "Agents' emails."),
     *QUALITY,
 ]
 
@@ -246,17 +250,17 @@ FREESWITCH_ERRORS: Responses = {
 }
 
 SYNC_PARAMETERS = [
-    _param(
+    query_param(
         "from_date",
         EPOCH_MS,
         "Changes since this moment, epoch ms; required when no cursor is given.",
     ),
-    _param(
+    query_param(
         "cursor",
         {"type": "string"},
         "The `cursor` of the previous answer: read on from there.",
     ),
-    _param(
+    query_param(
         "size",
         {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 500},
         "Calls per answer; above 500 it is clamped to 500.",
@@ -292,14 +296,14 @@ WEBHOOK_BODY = {
         }
     },
 }
-HOOK_TYPE = [_param("hook_type", {"type": "string", "default": "call"}, "The webhook's type.")]
+HOOK_TYPE = [query_param("hook_type", {"type": "string", "default": "call"}, "The webhook's type.")]
 DELIVERIES_PARAMETERS = [
-    _param(
+    query_param(
         "status",
         {"type": "string", "enum": ["pending", "delivered", "parked"]},
         "Only deliveries in this state.",
     ),
-    _param(
+    query_param(
         "size",
         {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 50},
         "How many, newest first; at most 200.",
@@ -350,9 +354,11 @@ EXPORT_NOT_FOUND: Responses = {
     404: {"description": "`export_not_found` (also for another tenant's export)."}
 }
 DOWNLOAD_PARAMETERS = [
-    _param("tenant", {"type": "string"}, "From the signed link.", required=True),
-    _param("expires", {"type": "integer"}, "From the signed link: epoch seconds.", required=True),
-    _param("sig", {"type": "string"}, "From the signed link.", required=True),
+    query_param("tenant", {"type": "string"}, "From the signed link.", required=True),
+    query_param(
+        "expires", {"type": "integer"}, "From the signed link: epoch seconds.", required=True
+    ),
+    query_param("sig", {"type": "string"}, "From the signed link.", required=True),
 ]
 DOWNLOAD_ANSWERS: Responses = {
     200: {

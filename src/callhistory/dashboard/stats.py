@@ -1,9 +1,8 @@
 """The reports page's numbers: the contract's totals, then what the charts and tables show.
 
-Day and hour buckets follow the tenant's zone. SQL groups by quarter-hour of UTC (plain
-integer division, the same on SQLite and PostgreSQL, and exact for every zone offset in
-use), and Python places each quarter-hour in its local day and hour: at most 30 days x
-96 quarters x 6 (direction, disposition) rows, whatever the number of calls.
+Day and hour buckets follow the tenant's zone, from quarter-hours of UTC (stats.buckets):
+at most 30 days x 96 quarters x 6 (direction, disposition) rows, whatever the number of
+calls. The agents' table is `GET /api/stats/agents`'s totals.
 """
 
 from __future__ import annotations
@@ -14,15 +13,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import queries
 from callhistory.calls.params import CallFilter
 from callhistory.reports.routes import _counts, summarise
-from callhistory.schema import call_evaluations, call_users, calls, hotlines
-
-QUARTER_MS = 900_000
+from callhistory.schema import calls, hotlines
+from callhistory.stats import buckets
+from callhistory.stats import lines as stats_lines
+from callhistory.stats import queries as stats_queries
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Report:
 async def _quarters(
     conn: AsyncConnection, tenant_id: str, f: CallFilter
 ) -> list[tuple[int, str, str, int, int]]:
-    quarter = (calls.c.created_date // QUARTER_MS).label("quarter")
+    quarter = (calls.c.created_date // buckets.QUARTER_MS).label("quarter")
     rows = await conn.execute(
         select(
             quarter,
@@ -100,54 +100,22 @@ def _days(f: CallFilter, zone: ZoneInfo) -> dict[date, Day]:
 
 
 async def _agents(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> list[AgentLine]:
-    # Each agent's own score on the calls they took: the average of those calls' evaluations.
-    scores = (
-        select(
-            call_evaluations.c.transaction_id,
-            func.avg(call_evaluations.c.score).label("score"),
+    """The agents' totals as `GET /api/stats/agents` gives them (the same definitions)."""
+    rows = await stats_queries.agent_rows(conn, tenant_id, f, [])
+    found = []
+    for line in stats_lines.lines(rows, ZoneInfo("UTC"), None):
+        figures = line.totals.figures()
+        found.append(
+            AgentLine(
+                line.extra[0] or line.key[1] or "",
+                line.key[0],
+                figures["calls"],
+                figures["answered"],
+                figures["talk_sec"],
+                figures["average_score"],
+            )
         )
-        .where(
-            call_evaluations.c.tenant_id == tenant_id,
-            call_evaluations.c.call_created_date >= f.from_ms,
-            call_evaluations.c.call_created_date <= f.to_ms,
-        )
-        .group_by(call_evaluations.c.transaction_id)
-        .subquery()
-    )
-    answered = func.sum(case((calls.c.disposition == "answered", 1), else_=0))
-    rows = await conn.execute(
-        select(
-            func.max(call_users.c.full_name),
-            call_users.c.email,
-            func.count(func.distinct(calls.c.transaction_id)),
-            answered,
-            func.coalesce(func.sum(calls.c.bill_sec), 0),
-            func.avg(scores.c.score),
-        )
-        .select_from(
-            calls.join(
-                call_users,
-                and_(
-                    call_users.c.tenant_id == calls.c.tenant_id,
-                    call_users.c.transaction_id == calls.c.transaction_id,
-                ),
-            ).outerjoin(scores, scores.c.transaction_id == calls.c.transaction_id)
-        )
-        .where(*queries.where(tenant_id, f))
-        .group_by(call_users.c.email, call_users.c.full_name)
-        .order_by(func.count(func.distinct(calls.c.transaction_id)).desc())
-    )
-    return [
-        AgentLine(
-            name or "",
-            email,
-            int(n),
-            int(a or 0),
-            int(t),
-            None if s is None else float(s),
-        )
-        for name, email, n, a, t, s in rows
-    ]
+    return found
 
 
 async def _hotlines(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> list[HotlineLine]:
@@ -188,7 +156,7 @@ async def build(conn: AsyncConnection, tenant_id: str, f: CallFilter, time_zone:
     days = _days(f, zone)
     heat = [[0] * 24 for _ in range(7)]
     for quarter, direction, disposition, n, seconds in await _quarters(conn, tenant_id, f):
-        moment = datetime.fromtimestamp(quarter * QUARTER_MS / 1000, zone)
+        moment = buckets.local(quarter * buckets.QUARTER_MS, zone)
         day = days.get(moment.date())
         if day is None:  # only a window's own quarters match; kept safe all the same
             continue

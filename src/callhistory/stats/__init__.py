@@ -1,0 +1,1 @@
+"""Agent and queue statistics over a window, by hour, day or week of the tenant's zone."""
