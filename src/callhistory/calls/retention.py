@@ -13,9 +13,10 @@ callhistory.retention.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.config import Settings
 from callhistory.db import among, writing
@@ -23,6 +24,23 @@ from callhistory.recordings import sources
 from callhistory.schema import calls, cdr_legs
 
 DAY_MS = 86_400_000
+
+
+async def _oldest(
+    conn: AsyncConnection, tenant_id: str, before: int, batch: int, *conds: Any
+) -> tuple[list[str], list[str]]:
+    """The ids of up to `batch` of the tenant's oldest calls created before `before`
+    (and `conds`), and the recordings they name (paths, else links)."""
+    rows = (
+        await conn.execute(
+            select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
+            .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, *conds)
+            .order_by(calls.c.created_date)
+            .limit(batch)
+        )
+    ).all()
+    stored = [r.recording_path or r.recording_file for r in rows]
+    return [r.transaction_id for r in rows], [path for path in stored if path]
 
 
 async def _remove_files(settings: Settings, stored: list[str]) -> None:
@@ -36,15 +54,7 @@ async def prune_calls(
 ) -> int:
     """Delete up to `batch` of the tenant's calls created before `before`; how many."""
     async with writing(engine) as conn:
-        rows = (
-            await conn.execute(
-                select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
-                .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before)
-                .order_by(calls.c.created_date)
-                .limit(batch)
-            )
-        ).all()
-        ids = [r.transaction_id for r in rows]
+        ids, stored = await _oldest(conn, tenant_id, before, batch)
         if ids:
             await conn.execute(
                 delete(cdr_legs).where(
@@ -56,14 +66,7 @@ async def prune_calls(
                     calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, ids)
                 )
             )
-    await _remove_files(
-        settings,
-        [
-            r.recording_path or r.recording_file
-            for r in rows
-            if r.recording_path or r.recording_file
-        ],
-    )
+    await _remove_files(settings, stored)
     return len(ids)
 
 
@@ -74,20 +77,12 @@ async def prune_recordings(
     before `before`; how many."""
     recorded = or_(calls.c.recording_path.is_not(None), calls.c.recording_file.is_not(None))
     async with writing(engine) as conn:
-        rows = (
-            await conn.execute(
-                select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
-                .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, recorded)
-                .order_by(calls.c.created_date)
-                .limit(batch)
-            )
-        ).all()
-        ids = [r.transaction_id for r in rows]
+        ids, stored = await _oldest(conn, tenant_id, before, batch, recorded)
         if ids:
             await conn.execute(
                 update(calls)
                 .where(and_(calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, ids)))
                 .values(recording_path=None, recording_file=None, record_seconds=0)
             )
-    await _remove_files(settings, [r.recording_path or r.recording_file for r in rows])
+    await _remove_files(settings, stored)
     return len(ids)
