@@ -60,6 +60,7 @@ from callhistory.evaluations import report as evaluation_report
 from callhistory.reports.routes import _counts
 from callhistory.schema import call_users, calls, customers, hotlines, queues, tags
 from callhistory.stats import queries as stats_queries
+from callhistory.stats.buckets import HOUR_MS
 
 SIZE = 50
 PAGE_FAR = 200
@@ -240,10 +241,10 @@ def _workload(p: Picks) -> list[Query]:
         )
 
     async def stats_agents_sql(conn: AsyncConnection) -> Any:
-        await stats_queries.agent_rows(conn, p.tenant_id, f, [])
+        await stats_queries.agent_rows(conn, p.tenant_id, f, [], HOUR_MS)  # interval=day
 
     async def stats_queues_sql(conn: AsyncConnection) -> Any:
-        await stats_queries.queue_rows(conn, p.tenant_id, f)
+        await stats_queries.queue_rows(conn, p.tenant_id, f, HOUR_MS)
 
     search_body = {**window, "user_uuids": [p.user_uuid]}
     return [
@@ -309,7 +310,8 @@ def _workload(p: Picks) -> list[Query]:
             window,
             sql=evaluations_sql,
         ),
-        # issue 17: "from maintained rollups, in milliseconds at 10 M calls"
+        # issue 17: "from maintained rollups, in milliseconds at 10 M calls"; the zone
+        # (Asia/Ho_Chi_Minh) has whole-hour offsets, so the SQL groups by UTC hour
         Query(
             "stats agents",
             30,

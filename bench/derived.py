@@ -9,6 +9,9 @@ the calls already there:
   (created_date, transaction_id), changed_at = last_updated_date; sequence numbers from
   `call_changes_seq` (PostgreSQL) or after `call_changes_counter`, moved on by as many
   (SQLite), so the next real write continues the feed.
+- `agent_hour_totals`, `queue_hour_totals`, the stats' hourly rollups (migration 0013):
+  recounted with `callhistory.stats.queries.rollup_sql` where a trigger on calls keeps
+  them (both stores).
 - `call_day_totals`, the per-day totals (migration 0006): rebuilt from the calls with
   `callhistory.calls.totals.REBUILD_SQL` wherever a trigger maintains it. Where none does
   (SQLite today: migration 0006 makes the table but nothing writes or reads it there)
@@ -23,7 +26,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg
+
 from callhistory.calls import totals
+from callhistory.stats.queries import rollup_sql
 
 CHANGES = "call_changes"
 DAY_TOTALS = "call_day_totals"
@@ -102,6 +109,10 @@ def rebuild_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: l
     if maintained(sources, DAY_TOTALS):
         db.execute("DELETE FROM call_day_totals")
         db.execute(totals.REBUILD_SQL)
+    for table, (rebuild, _) in rollup_sql(sqlite.dialect()).items():
+        if maintained(sources, table):
+            for statement in rebuild:
+                db.execute(statement)
     db.execute("COMMIT")
 
 
@@ -134,7 +145,15 @@ def check_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: lis
     said.append("foreign keys ok")
     difference, rows = one(TOTALS_DIFFERENCE), one("SELECT count(*) FROM call_day_totals")
     said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
+    for table, (_, differing) in rollup_sql(sqlite.dialect()).items():
+        said.append(_check_rollup(table, one(differing), one(f"SELECT count(*) FROM {table}")))
     return "; ".join(said)
+
+
+def _check_rollup(table: str, difference: int, rows: int) -> str:
+    if difference:
+        raise Inconsistent(f"{table}: {difference} rows differ from the calls")
+    return f"{table} exact ({rows:,} rows)"
 
 
 def _check_totals(difference: int, rows: int, kept: bool) -> str:
@@ -161,6 +180,10 @@ async def rebuild_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[s
         if maintained(sources, DAY_TOTALS):
             await conn.execute("DELETE FROM call_day_totals")
             await conn.execute(totals.REBUILD_SQL)
+        for table, (rebuild, _) in rollup_sql(asyncpg.dialect()).items():
+            if maintained(sources, table):
+                for statement in rebuild:
+                    await conn.execute(statement)
 
 
 async def check_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[str]) -> str:
@@ -178,4 +201,8 @@ async def check_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[str
     difference = int(await conn.fetchval(TOTALS_DIFFERENCE) or 0)
     rows = int(await conn.fetchval("SELECT count(*) FROM call_day_totals") or 0)
     said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
+    for table, (_, differing) in rollup_sql(asyncpg.dialect()).items():
+        difference = int(await conn.fetchval(differing) or 0)
+        rows = int(await conn.fetchval(f"SELECT count(*) FROM {table}") or 0)
+        said.append(_check_rollup(table, difference, rows))
     return "; ".join(said)

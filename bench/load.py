@@ -82,7 +82,7 @@ _LOADED = (schema.calls, schema.call_users, schema.call_tags)
 _LOADED_EVALS = (schema.call_evaluations, schema.call_evaluation_scores)
 _VACUUMED = (
     "calls", "call_users", "call_tags", "call_evaluations", "call_evaluation_scores", "tags",
-    "agents", "call_day_totals", "call_changes",
+    "agents", "call_day_totals", "call_changes", "agent_hour_totals", "queue_hour_totals",
 )  # fmt: skip
 
 
@@ -372,7 +372,7 @@ async def _load_postgres(url: str, gen: Generator, total: int, console: Console)
                 bar.update(itask, rate=str(ix.name))
                 await conn.execute(str(CreateIndex(ix).compile(dialect=dialect)))
                 bar.advance(itask)
-            bar.update(itask, rate="call_changes, call_day_totals")  # the triggers were off
+            bar.update(itask, rate="call_changes, totals, rollups")  # the triggers were off
             sources = await derived.postgres_sources(conn)
             await derived.rebuild_postgres(conn, tenant_ids, sources)
             bar.update(itask, rate="ANALYZE")
@@ -454,7 +454,7 @@ def _load_sqlite(url: str, gen: Generator, total: int, console: Console) -> None
                 db.execute(sql)
                 bar.advance(itask)
             phase("indexes")
-            bar.update(itask, rate="call_changes, call_day_totals")  # the triggers were off
+            bar.update(itask, rate="call_changes, totals, rollups")  # the triggers were off
             derived.rebuild_sqlite(db, tenant_ids, sources)
             for _, _, sql in triggers:
                 db.execute(sql)

@@ -274,6 +274,41 @@ call_day_totals = Table(
     ),
 )
 
+# migration 0013: each agent's and each queue's calls per tenant and UTC hour, with the
+# measures GET /api/stats/* sums (stats/rollups.py), kept exact by triggers on calls and
+# call_users on both stores. '' stands for no email, sip_user.
+STATS_MEASURES = (
+    "calls", "inbound", "outbound", "answered", "missed", "talk_sec", "handle_sec", "wait_sec",
+)  # fmt: skip
+
+
+def _measure_columns() -> list[Column[int]]:
+    return [Column(name, BigInteger, nullable=False) for name in STATS_MEASURES]
+
+
+agent_hour_totals = Table(
+    "agent_hour_totals",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("hour", BigInteger, nullable=False),  # epoch ms of the UTC hour
+    Column("email", String(254), nullable=False),
+    Column("sip_user", String(32), nullable=False),
+    Column("full_name", String(200), nullable=False),  # a label, as last written
+    Column("user_uuid", String(100)),
+    *_measure_columns(),
+    PrimaryKeyConstraint("tenant_id", "hour", "email", "sip_user"),
+)
+
+queue_hour_totals = Table(
+    "queue_hour_totals",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("queue", String(32), nullable=False),
+    *_measure_columns(),
+    PrimaryKeyConstraint("tenant_id", "hour", "queue"),
+)
+
 # The agents on a call, each with their own note; position orders them as the PBX did.
 call_users = Table(
     "call_users",

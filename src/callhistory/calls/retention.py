@@ -4,8 +4,9 @@ callhistory.retention.
 
 - Calls older than `cdr_days` are deleted with everything hanging off them (agents,
   tags, evaluations through their foreign keys; the PBX's legs here), and their recording
-  files when they are in our folder. The day totals follow in the same statement
-  (their triggers, migration 0006); nothing is sent to webhooks.
+  files when they are in our folder. The day totals and the stats' hourly rollups follow
+  in the same transaction (their triggers, migrations 0006 and 0013); nothing is sent to
+  webhooks.
 - Recordings of calls older than `recording_days` are deleted from our folder and the
   call forgets them (`recording_file`, `recording_path` NULL); the call stays.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from callhistory.config import Settings
 from callhistory.db import among, writing
 from callhistory.recordings import sources
-from callhistory.schema import calls, cdr_legs
+from callhistory.schema import call_users, calls, cdr_legs
 
 DAY_MS = 86_400_000
 
@@ -59,6 +60,12 @@ async def prune_calls(
             await conn.execute(
                 delete(cdr_legs).where(
                     cdr_legs.c.tenant_id == tenant_id, among(cdr_legs.c.call_id, ids)
+                )
+            )
+            # their agents first, in one statement (migration 0013 would one call at a time)
+            await conn.execute(
+                delete(call_users).where(
+                    call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids)
                 )
             )
             await conn.execute(

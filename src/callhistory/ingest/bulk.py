@@ -44,6 +44,7 @@ from callhistory.ingest.store import (
 )
 from callhistory.rows import insert_rows, update_rows
 from callhistory.schema import CALL_OWNER, call_tags, call_users, calls
+from callhistory.stats import rollups
 from callhistory.text import fold
 
 log = logging.getLogger("callhistory")
@@ -216,9 +217,29 @@ async def _together(
                 *(dict(zip(COLUMNS, existing[tx].values, strict=True)) for tx in changed),
             ],
         )
+    if changed:  # agents rewritten before the calls: the stats' rollups locked first
+        await _lock_rollups(conn, tenant_id, [*new.values(), *changed.values()], existing)
     await _insert(conn, tenant_id, list(new.values()))
     await _update(conn, tenant_id, list(changed.values()), existing)
     return outcomes
+
+
+async def _lock_rollups(
+    conn: AsyncConnection, tenant_id: str, entries: list[Entry], existing: Mapping[str, _Stored]
+) -> None:
+    created, queue = COLUMNS.index("created_date"), COLUMNS.index("queue_destination")
+    queues = [(e.values["created_date"], e.values.get("queue_destination")) for e in entries]
+    agents = [
+        (e.values["created_date"], a.email.lower() if a.email else None, a.sip_user)
+        for e in entries
+        for a in e.record.agents
+    ]
+    for entry in entries:
+        old = existing.get(entry.transaction_id)
+        if old is not None:
+            queues.append((old.values[created], old.values[queue]))
+            agents += [(old.values[created], u.key[3], u.key[1]) for u in old.users]
+    await rollups.lock(conn, tenant_id, queues, agents)
 
 
 def _same_entry(a: Entry, b: Entry) -> bool:

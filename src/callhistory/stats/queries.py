@@ -12,12 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import queries
 from callhistory.calls.params import CallFilter
-from callhistory.schema import call_evaluations, call_users, calls
+from callhistory.schema import (
+    STATS_MEASURES,
+    agent_hour_totals,
+    call_evaluations,
+    call_users,
+    calls,
+    queue_hour_totals,
+)
+from callhistory.stats import rollups
 
 
 def _slot(step_ms: int | None) -> Any:
@@ -49,7 +57,8 @@ def _sum(condition: ColumnElement[bool], value: Any) -> Any:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def _measures(handled: ColumnElement[bool], scores: Any) -> list[Any]:
+def _measures(handled: ColumnElement[bool]) -> list[Any]:
+    """STATS_MEASURES of the grouped calls, as migration 0013's triggers count them."""
     inbound = calls.c.direction == "inbound"
     return [
         func.count(),
@@ -60,27 +69,87 @@ def _measures(handled: ColumnElement[bool], scores: Any) -> list[Any]:
         _sum(handled, calls.c.bill_sec),
         _sum(handled, calls.c.bill_sec + calls.c.hold_call_sec),
         _sum(inbound, calls.c.wait_sec),
-        _sum(and_(handled, scores.c.score.is_not(None)), scores.c.score),
-        _count(and_(handled, scores.c.score.is_not(None))),
     ]
 
 
-MEASURES = (
-    "calls",
-    "inbound",
-    "outbound",
-    "answered",
-    "missed",
-    "talk_sec",
-    "handle_sec",
-    "wait_sec",
-    "score_sum",
-    "scored",
-)
-
+MEASURES = (*STATS_MEASURES, "score_sum", "scored")
+_NO_COUNTS = (0,) * len(STATS_MEASURES)
 
 # (who or what, what else is known of it, the step's start in epoch ms, MEASURES)
 Row = tuple[tuple[Any, ...], tuple[Any, ...], int, tuple[int | float, ...]]
+
+
+def _agent_conditions(emails: Sequence[str], scope: str | None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if emails:
+        conds.append(call_users.c.email.in_(list(emails)))
+    if scope is not None:  # an agent's key: its own line only
+        conds.append(call_users.c.email == scope)
+    return conds
+
+
+def _on_call() -> ColumnElement[bool]:
+    return and_(
+        call_users.c.tenant_id == calls.c.tenant_id,
+        call_users.c.transaction_id == calls.c.transaction_id,
+    )
+
+
+async def _agents_from_calls(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: int | None
+) -> list[Row]:
+    slot = _slot(step)
+    handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
+    rows = await conn.execute(
+        select(
+            call_users.c.email,
+            call_users.c.sip_user,
+            func.max(call_users.c.full_name),
+            func.max(call_users.c.user_uuid),
+            slot,
+            *_measures(handled),
+        )
+        .select_from(calls.join(call_users, _on_call()))
+        .where(*queries.where(tenant_id, f), *_agent_conditions(emails, f.agent_scope))
+        .group_by(call_users.c.email, call_users.c.sip_user, slot)
+    )
+    return [(tuple(r[:2]), tuple(r[2:4]), int(r[4]), (*r[5:], *rollups.NO_SCORE)) for r in rows]
+
+
+async def _agent_scores(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: int | None
+) -> list[Row]:
+    """The scored calls each agent answered: few (evaluations are a sample), read whole."""
+    slot = _slot(step)
+    scores = _scores(tenant_id, f)
+    answerer = and_(_on_call(), call_users.c.position == 0)
+    rows = await conn.execute(
+        select(
+            call_users.c.email,
+            call_users.c.sip_user,
+            func.max(call_users.c.full_name),
+            func.max(call_users.c.user_uuid),
+            slot,
+            func.sum(scores.c.score),
+            func.count(),
+        )
+        .select_from(
+            scores.join(
+                calls,
+                and_(
+                    calls.c.tenant_id == tenant_id,
+                    calls.c.transaction_id == scores.c.transaction_id,
+                ),
+            ).join(call_users, answerer)
+        )
+        .where(
+            *queries.where(tenant_id, f),
+            calls.c.disposition == "answered",
+            *_agent_conditions(emails, f.agent_scope),
+        )
+        .group_by(call_users.c.email, call_users.c.sip_user, slot)
+    )
+    return [(tuple(r[:2]), tuple(r[2:4]), int(r[4]), (*_NO_COUNTS, r[5], r[6])) for r in rows]
 
 
 async def agent_rows(
@@ -90,50 +159,138 @@ async def agent_rows(
     emails: Sequence[str],
     step_ms: int | None = None,
 ) -> list[Row]:
-    """((email, sip_user), (full_name, user_uuid), at, measures) per agent and step."""
-    slot = _slot(step_ms)
-    scores = _scores(tenant_id, f)
-    handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
-    conds = [*queries.where(tenant_id, f)]
-    if emails:
-        conds.append(call_users.c.email.in_(list(emails)))
-    if f.agent_scope is not None:  # an agent's key: its own line only
-        conds.append(call_users.c.email == f.agent_scope)
-    on_call = and_(
-        call_users.c.tenant_id == calls.c.tenant_id,
-        call_users.c.transaction_id == calls.c.transaction_id,
-    )
-    rows = await conn.execute(
-        select(
-            call_users.c.email,
-            call_users.c.sip_user,
-            func.max(call_users.c.full_name),
-            func.max(call_users.c.user_uuid),
-            slot,
-            *_measures(handled, scores),
+    """((email, sip_user), (full_name, user_uuid), at, measures) per agent and step:
+    whole UTC hours from agent_hour_totals, the rest of the window from the calls."""
+    rows: list[Row] = []
+    split = rollups.split(f, step_ms)
+    for part in split.from_calls:
+        rows += await _agents_from_calls(conn, tenant_id, part, emails, step_ms)
+    if split.hours is not None:
+        rows += await rollups.agent_rows(
+            conn, tenant_id, split.hours, emails, f.agent_scope, step_ms
         )
+    return rows + await _agent_scores(conn, tenant_id, f, emails, step_ms)
+
+
+async def _queues_from_calls(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: int | None
+) -> list[Row]:
+    slot = _slot(step)
+    rows = await conn.execute(
+        select(calls.c.queue_destination, slot, *_measures(calls.c.disposition == "answered"))
+        .where(*queries.where(tenant_id, f), calls.c.queue_destination.is_not(None))
+        .group_by(calls.c.queue_destination, slot)
+    )
+    return [((r[0],), (), int(r[1]), (*r[2:], *rollups.NO_SCORE)) for r in rows]
+
+
+async def _queue_scores(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: int | None
+) -> list[Row]:
+    slot = _slot(step)
+    scores = _scores(tenant_id, f)
+    rows = await conn.execute(
+        select(calls.c.queue_destination, slot, func.sum(scores.c.score), func.count())
         .select_from(
-            calls.join(call_users, on_call).outerjoin(
-                scores, scores.c.transaction_id == calls.c.transaction_id
+            scores.join(
+                calls,
+                and_(
+                    calls.c.tenant_id == tenant_id,
+                    calls.c.transaction_id == scores.c.transaction_id,
+                ),
             )
         )
-        .where(*conds)
-        .group_by(call_users.c.email, call_users.c.sip_user, slot)
+        .where(
+            *queries.where(tenant_id, f),
+            calls.c.queue_destination.is_not(None),
+            calls.c.disposition == "answered",
+        )
+        .group_by(calls.c.queue_destination, slot)
     )
-    return [(tuple(r[:2]), tuple(r[2:4]), int(r[4]), tuple(r[5:])) for r in rows]
+    return [((r[0],), (), int(r[1]), (*_NO_COUNTS, r[2], r[3])) for r in rows]
 
 
 async def queue_rows(
     conn: AsyncConnection, tenant_id: str, f: CallFilter, step_ms: int | None = None
 ) -> list[Row]:
-    """((queue,), (), at, measures) per queue and step."""
-    slot = _slot(step_ms)
-    scores = _scores(tenant_id, f)
-    handled = calls.c.disposition == "answered"
-    rows = await conn.execute(
-        select(calls.c.queue_destination, slot, *_measures(handled, scores))
-        .select_from(calls.outerjoin(scores, scores.c.transaction_id == calls.c.transaction_id))
-        .where(*queries.where(tenant_id, f), calls.c.queue_destination.is_not(None))
-        .group_by(calls.c.queue_destination, slot)
+    """((queue,), (), at, measures) per queue and step, split as agent_rows."""
+    rows: list[Row] = []
+    split = rollups.split(f, step_ms)
+    for part in split.from_calls:
+        rows += await _queues_from_calls(conn, tenant_id, part, step_ms)
+    if split.hours is not None:
+        rows += await rollups.queue_rows(conn, tenant_id, split.hours, f.queues, step_ms)
+    return rows + await _queue_scores(conn, tenant_id, f, step_ms)
+
+
+def _hour_of_call() -> Any:
+    return calls.c.created_date - calls.c.created_date % rollups.HOUR_MS
+
+
+def fresh_agent_totals() -> Select[Any]:
+    """agent_hour_totals as counted afresh from the calls (labels, then STATS_MEASURES)."""
+    hour, email, sip_user = (
+        _hour_of_call(),
+        func.coalesce(call_users.c.email, ""),
+        func.coalesce(call_users.c.sip_user, ""),
     )
-    return [((r[0],), (), int(r[1]), tuple(r[2:])) for r in rows]
+    handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
+    return (
+        select(
+            calls.c.tenant_id,
+            hour,
+            email,
+            sip_user,
+            func.max(call_users.c.full_name),
+            func.max(call_users.c.user_uuid),
+            *_measures(handled),
+        )
+        .select_from(calls.join(call_users, _on_call()))
+        .where(calls.c.is_deleted.is_(False))
+        .group_by(calls.c.tenant_id, hour, email, sip_user)
+    )
+
+
+def fresh_queue_totals() -> Select[Any]:
+    hour = _hour_of_call()
+    return (
+        select(calls.c.tenant_id, hour, calls.c.queue_destination,
+               *_measures(calls.c.disposition == "answered"))
+        .where(calls.c.is_deleted.is_(False), calls.c.queue_destination.is_not(None))
+        .group_by(calls.c.tenant_id, hour, calls.c.queue_destination)
+    )  # fmt: skip
+
+
+async def rebuild_rollups(conn: AsyncConnection) -> None:
+    """Recount both rollups from the calls (after a load that bypassed the triggers)."""
+    for table in ROLLUPS:
+        await conn.execute(delete(table))
+        await conn.execute(table.insert().from_select(list(table.c.keys()), _fresh(table)))
+
+
+ROLLUPS = (agent_hour_totals, queue_hour_totals)
+
+
+def _fresh(table: Any) -> Select[Any]:
+    return fresh_agent_totals() if table is agent_hour_totals else fresh_queue_totals()
+
+
+def rollup_sql(dialect: Any) -> dict[str, tuple[list[str], str]]:
+    """For a load that bypassed the triggers (bench.load), per rollup: the statements
+    that recount it, and one that counts its rows differing from the calls (0: exact)."""
+
+    def sql(statement: Any) -> str:
+        return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+    out = {}
+    for table in ROLLUPS:
+        fresh = _fresh(table)
+        kept = select(*table.c).where(table.c.calls != 0)
+        missing, extra = (
+            select(func.count()).select_from(one.except_(other).subquery()).scalar_subquery()
+            for one, other in ((fresh, kept), (kept, fresh))
+        )
+        differing = select(missing + extra)
+        rebuild = [sql(delete(table)), sql(table.insert().from_select(list(table.c.keys()), fresh))]
+        out[table.name] = (rebuild, sql(differing))
+    return out
