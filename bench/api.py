@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -60,7 +61,7 @@ from callhistory.evaluations import report as evaluation_report
 from callhistory.reports.routes import _counts
 from callhistory.schema import call_users, calls, customers, hotlines, queues, tags
 from callhistory.stats import queries as stats_queries
-from callhistory.stats.buckets import HOUR_MS
+from callhistory.stats.buckets import sql_step
 
 SIZE = 50
 PAGE_FAR = 200
@@ -240,11 +241,15 @@ def _workload(p: Picks) -> list[Query]:
             conn, p.tenant_id, evaluation_report.ReportFilter(p.start, p.end)
         )
 
+    by_day = sql_step(
+        ZoneInfo(bench_load.TIME_ZONE), f.from_ms, f.to_ms, "day"
+    )  # as the route picks
+
     async def stats_agents_sql(conn: AsyncConnection) -> Any:
-        await stats_queries.agent_rows(conn, p.tenant_id, f, [], HOUR_MS)  # interval=day
+        await stats_queries.agent_rows(conn, p.tenant_id, f, [], by_day)
 
     async def stats_queues_sql(conn: AsyncConnection) -> Any:
-        await stats_queries.queue_rows(conn, p.tenant_id, f, HOUR_MS)
+        await stats_queries.queue_rows(conn, p.tenant_id, f, by_day)
 
     search_body = {**window, "user_uuids": [p.user_uuid]}
     return [
@@ -310,8 +315,7 @@ def _workload(p: Picks) -> list[Query]:
             window,
             sql=evaluations_sql,
         ),
-        # issue 17: "from maintained rollups, in milliseconds at 10 M calls"; the zone
-        # (Asia/Ho_Chi_Minh) has whole-hour offsets, so the SQL groups by UTC hour
+        # issue 17: "from maintained rollups, in milliseconds at 10 M calls"
         Query(
             "stats agents",
             30,

@@ -23,12 +23,15 @@ from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.records import AgentOnCall, CallRecord
 from callhistory.schema import STATS_MEASURES, agent_hour_totals, calls, queue_hour_totals
 from callhistory.stats import queries, rollups
+from callhistory.stats.buckets import Step
 from callhistory.stats.lines import lines
 from callhistory.stats.queries import Row
 from tests.factories import make_tenant
 
 HOUR = 3_600_000
 UTC = ZoneInfo("UTC")
+SAIGON = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY = 86_400_000
 BASE = 1_796_000_400_000 // HOUR * HOUR  # a whole UTC hour
 AGENTS = [
     AgentOnCall(sip_user="101", email="lan@acme.vn", full_name="Lan"),
@@ -93,19 +96,21 @@ async def _mismatches(engine: AsyncEngine, tenant_id: str) -> list[str]:
     return said
 
 
-def _shown(rows: list[Row], step: int | None) -> dict[Any, Any]:
+def _shown(
+    rows: list[Row], step: Step | None, zone: ZoneInfo = UTC, interval: Any = None
+) -> dict[Any, Any]:
     """Each line's totals and buckets, as the answer shows them."""
-    interval = "hour" if step else None
+    interval = interval or ("hour" if step else None)
     return {
         line.key: (line.totals.figures(), {at: b.figures() for at, b in line.buckets.items()})
-        for line in lines(rows, UTC, interval)
+        for line in lines(rows, zone, interval)
     }
 
 
 async def _stats_both_ways(engine: AsyncEngine, tenant_id: str, f: CallFilter) -> None:
     """The rows the routes read (rollups + edges) sum to what the calls alone give."""
     async with engine.connect() as conn:
-        for step in (None, HOUR):
+        for step in (None, Step(HOUR), Step(DAY, 7 * HOUR)):  # UTC hours, local days
             mixed = await queries.agent_rows(conn, tenant_id, f, [], step)
             alone = await queries._agents_from_calls(conn, tenant_id, f, [], step)
             alone += await queries._agent_scores(conn, tenant_id, f, [], step)
@@ -113,6 +118,10 @@ async def _stats_both_ways(engine: AsyncEngine, tenant_id: str, f: CallFilter) -
             queued_alone = await queries._queues_from_calls(conn, tenant_id, f, step)
             for a, b in ((mixed, alone), (queued, queued_alone)):
                 assert _shown(a, step) == _shown(b, step)
+        # local days (UTC+7) grouped in SQL, or from UTC hours in Python: the same days
+        by_hour = await queries.agent_rows(conn, tenant_id, f, [], Step(HOUR))
+        by_day = await queries.agent_rows(conn, tenant_id, f, [], Step(DAY, 7 * HOUR))
+        assert _shown(by_hour, Step(HOUR), SAIGON, "day") == _shown(by_day, None, SAIGON, "day")
 
 
 @settings(
@@ -172,8 +181,9 @@ def test_a_window_is_split_into_whole_hours_and_its_edges() -> None:
         (BASE + 3 * HOUR, BASE + 3 * HOUR + 10),
     ]
     exact = CallFilter(BASE, BASE + HOUR - 1)
-    assert rollups.split(exact, HOUR) == rollups.Split((BASE, BASE + HOUR), [])
+    assert rollups.split(exact, Step(HOUR)) == rollups.Split((BASE, BASE + HOUR), [])
     # quarter-hour steps, another filter, or no whole hour: the calls alone
-    assert rollups.split(f, 900_000).hours is None
+    assert rollups.split(f, Step(900_000)).hours is None
+    assert rollups.split(f, Step(86_400_000, 1_800_000)).hours is None  # +00:30
     assert rollups.split(CallFilter(f.from_ms, f.to_ms, directions=["inbound"]), None).hours is None
     assert rollups.split(CallFilter(BASE + 1, BASE + HOUR), None).hours is None

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
-from callhistory.stats.buckets import QUARTER_MS, bucket_start, step_ms
+from callhistory.stats.buckets import DAY_MS, HOUR_MS, QUARTER_MS, Step, bucket_start, sql_step
 from tests.evaluations.support import evaluate, make_criterion
 from tests.factories import Tenant, add_agent, add_call, make_tenant
 
@@ -173,10 +173,17 @@ def test_daylight_saving_days_have_their_own_hours() -> None:
     assert len(starts) == 2  # the two 02:xx hours are two buckets
     days = {bucket_start(at, berlin, "day") for at in (first, second)}
     assert days == {int(datetime(2026, 10, 25, tzinfo=berlin).timestamp() * 1000)}
-    # whole-hour zones are grouped by the hour in SQL; India's +05:30 by the quarter
-    week = (first, first + 7 * 86_400_000)
-    assert step_ms(berlin, *week) == step_ms(ZONE, *week) == 3_600_000
-    assert step_ms(ZoneInfo("Asia/Kolkata"), *week) == QUARTER_MS
+    # SQL groups by local days where the window keeps one whole-hour offset, by UTC
+    # hours across a daylight-saving change, by quarter-hours for India's +05:30
+    week = (first, first + 7 * DAY_MS)
+    assert sql_step(berlin, *week, "day") == Step(HOUR_MS)
+    assert sql_step(berlin, first + DAY_MS, first + 8 * DAY_MS, "week") == Step(DAY_MS, HOUR_MS)
+    assert sql_step(ZONE, *week, "day") == Step(DAY_MS, 7 * HOUR_MS)
+    assert sql_step(ZONE, *week, "hour") == Step(HOUR_MS)
+    assert sql_step(ZoneInfo("Asia/Kolkata"), *week, "day") == Step(QUARTER_MS)
+    assert sql_step(ZONE, *week, None) is None
+    # a local day's step starts at its local midnight
+    assert Step(DAY_MS, 7 * HOUR_MS).slot(first) == bucket_start(first, ZONE, "day")
 
 
 async def test_queues(client: httpx.AsyncClient, center: Center) -> None:

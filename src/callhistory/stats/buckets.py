@@ -1,16 +1,16 @@
 """Time buckets in the tenant's zone, from hours or quarter-hours of UTC.
 
-SQL groups by a step of UTC (plain integer division, the same on SQLite and PostgreSQL):
-an hour where the zone's offsets are whole hours, else a quarter-hour (every offset in
-use is whole quarter-hours), and Python places each step in its local hour, day or week,
-so daylight-saving days have 23 or 25 hours as they should.
+SQL groups by a step (plain integer division, the same on SQLite and PostgreSQL; see
+`sql_step`) and Python places each step in its local hour, day or week, so
+daylight-saving days have 23 or 25 hours as they should.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 QUARTER_MS = 900_000
@@ -39,14 +39,46 @@ def bucket_start(at_ms: int, zone: ZoneInfo, interval: Interval) -> int:
     return int(start.timestamp() * 1000)
 
 
-def step_ms(zone: ZoneInfo, from_ms: int, to_ms: int) -> int:
-    """The UTC step the SQL may group by for this zone and window: an hour when every
-    offset the zone has in it is whole hours (most zones), else a quarter-hour."""
-    moment = from_ms
+@dataclass(frozen=True)
+class Step:
+    """How the SQL groups a call's epoch ms: by steps of `ms`, shifted by `offset_ms` (a
+    zone's fixed offset, so that a step of a day is a local day)."""
+
+    ms: int
+    offset_ms: int = 0
+
+    def slot(self, epoch_ms: Any) -> Any:
+        """The step's start, in epoch ms, for a column or a number."""
+        return (epoch_ms + self.offset_ms) // self.ms * self.ms - self.offset_ms
+
+    @property
+    def whole_hours(self) -> bool:
+        """Whether every step is made of whole UTC hours (the rollups can sum them)."""
+        return self.ms % HOUR_MS == 0 and self.offset_ms % HOUR_MS == 0
+
+
+def _offsets(zone: ZoneInfo, from_ms: int, to_ms: int) -> set[int]:
+    """The zone's UTC offsets (s) over the window, looked at daily and at its end."""
+    found, moment = set(), from_ms
     while True:
         offset = local(moment, zone).utcoffset()
-        if offset is None or offset.total_seconds() % 3600:
-            return QUARTER_MS
+        found.add(int(offset.total_seconds()) if offset is not None else 0)
         if moment >= to_ms:
-            return HOUR_MS
+            return found
         moment = min(moment + DAY_MS, to_ms)
+
+
+def sql_step(zone: ZoneInfo, from_ms: int, to_ms: int, interval: Interval | None) -> Step | None:
+    """The step the SQL may group by for this zone, window and interval (None: the whole
+    window). Local days when the zone keeps one whole-hour offset all the window (no
+    daylight-saving change in it: most windows of most zones); else UTC hours, or
+    quarter-hours where an offset is not whole hours (every offset in use is whole
+    quarter-hours). Python then places each step in its local hour, day or week."""
+    if interval is None:
+        return None
+    offsets = _offsets(zone, from_ms, to_ms)
+    if any(offset % 3600 for offset in offsets):
+        return Step(QUARTER_MS)
+    if interval == "hour" or len(offsets) > 1:
+        return Step(HOUR_MS)
+    return Step(DAY_MS, offsets.pop() * 1000)

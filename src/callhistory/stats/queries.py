@@ -26,13 +26,14 @@ from callhistory.schema import (
     queue_hour_totals,
 )
 from callhistory.stats import rollups
+from callhistory.stats.buckets import HOUR_MS, Step
 
 
-def _slot(step_ms: int | None) -> Any:
-    """The step of UTC a row falls in, as its start in epoch ms (None: the whole window)."""
-    if step_ms is None:
+def _slot(step: Step | None) -> Any:
+    """The step a row falls in, as its start in epoch ms (None: the whole window)."""
+    if step is None:
         return literal(0).label("at")
-    return (calls.c.created_date // step_ms * step_ms).label("at")
+    return step.slot(calls.c.created_date).label("at")
 
 
 def _scores(tenant_id: str, f: CallFilter) -> Any:
@@ -96,7 +97,7 @@ def _on_call() -> ColumnElement[bool]:
 
 
 async def _agents_from_calls(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: int | None
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: Step | None
 ) -> list[Row]:
     slot = _slot(step)
     handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
@@ -117,7 +118,7 @@ async def _agents_from_calls(
 
 
 async def _agent_scores(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: int | None
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: Step | None
 ) -> list[Row]:
     """The scored calls each agent answered: few (evaluations are a sample), read whole."""
     slot = _slot(step)
@@ -157,23 +158,21 @@ async def agent_rows(
     tenant_id: str,
     f: CallFilter,
     emails: Sequence[str],
-    step_ms: int | None = None,
+    step: Step | None = None,
 ) -> list[Row]:
     """((email, sip_user), (full_name, user_uuid), at, measures) per agent and step:
     whole UTC hours from agent_hour_totals, the rest of the window from the calls."""
     rows: list[Row] = []
-    split = rollups.split(f, step_ms)
+    split = rollups.split(f, step)
     for part in split.from_calls:
-        rows += await _agents_from_calls(conn, tenant_id, part, emails, step_ms)
+        rows += await _agents_from_calls(conn, tenant_id, part, emails, step)
     if split.hours is not None:
-        rows += await rollups.agent_rows(
-            conn, tenant_id, split.hours, emails, f.agent_scope, step_ms
-        )
-    return rows + await _agent_scores(conn, tenant_id, f, emails, step_ms)
+        rows += await rollups.agent_rows(conn, tenant_id, split.hours, emails, f.agent_scope, step)
+    return rows + await _agent_scores(conn, tenant_id, f, emails, step)
 
 
 async def _queues_from_calls(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: int | None
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: Step | None
 ) -> list[Row]:
     slot = _slot(step)
     rows = await conn.execute(
@@ -185,7 +184,7 @@ async def _queues_from_calls(
 
 
 async def _queue_scores(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: int | None
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: Step | None
 ) -> list[Row]:
     slot = _slot(step)
     scores = _scores(tenant_id, f)
@@ -211,20 +210,20 @@ async def _queue_scores(
 
 
 async def queue_rows(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, step_ms: int | None = None
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, step: Step | None = None
 ) -> list[Row]:
     """((queue,), (), at, measures) per queue and step, split as agent_rows."""
     rows: list[Row] = []
-    split = rollups.split(f, step_ms)
+    split = rollups.split(f, step)
     for part in split.from_calls:
-        rows += await _queues_from_calls(conn, tenant_id, part, step_ms)
+        rows += await _queues_from_calls(conn, tenant_id, part, step)
     if split.hours is not None:
-        rows += await rollups.queue_rows(conn, tenant_id, split.hours, f.queues, step_ms)
-    return rows + await _queue_scores(conn, tenant_id, f, step_ms)
+        rows += await rollups.queue_rows(conn, tenant_id, split.hours, f.queues, step)
+    return rows + await _queue_scores(conn, tenant_id, f, step)
 
 
 def _hour_of_call() -> Any:
-    return calls.c.created_date - calls.c.created_date % rollups.HOUR_MS
+    return calls.c.created_date - calls.c.created_date % HOUR_MS
 
 
 def fresh_agent_totals() -> Select[Any]:

@@ -3,7 +3,8 @@
 A window [from, to] reads its whole UTC hours from agent_hour_totals or
 queue_hour_totals and counts the rest, at most an hour at each end, from the calls. The
 rollups carry no other filter: a request filtered otherwise (the dashboard's filters), or
-grouped by quarter-hours (a zone whose offset is not whole hours), counts the calls.
+grouped by steps that cut UTC hours (quarter-hours, for a zone whose offset is not whole
+hours), counts the calls.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callhistory.calls.params import CallFilter
 from callhistory.rows import insert_rows
 from callhistory.schema import STATS_MEASURES, agent_hour_totals, queue_hour_totals
+from callhistory.stats.buckets import HOUR_MS, Step
 
-HOUR_MS = 3_600_000
 NO_SCORE = (0, 0)  # the measures of scores, not in the rollups
 
 
@@ -34,10 +35,10 @@ def _plain(f: CallFilter) -> bool:
     return replace(f, agent_scope=None, queues=[]) == CallFilter(f.from_ms, f.to_ms)
 
 
-def split(f: CallFilter, step_ms: int | None) -> Split:
+def split(f: CallFilter, step: Step | None) -> Split:
     first = -(-f.from_ms // HOUR_MS) * HOUR_MS
     end = (f.to_ms + 1) // HOUR_MS * HOUR_MS
-    whole_steps = step_ms is None or step_ms % HOUR_MS == 0
+    whole_steps = step is None or step.whole_hours
     if end <= first or not whole_steps or not _plain(f):
         return Split(None, [f])
     edges = []
@@ -48,10 +49,10 @@ def split(f: CallFilter, step_ms: int | None) -> Split:
     return Split((first, end), edges)
 
 
-def _slot(table: Table, step_ms: int | None) -> Any:
-    if step_ms is None:
+def _slot(table: Table, step: Step | None) -> Any:
+    if step is None:
         return literal(0).label("at")
-    return (table.c.hour // step_ms * step_ms).label("at")
+    return step.slot(table.c.hour).label("at")
 
 
 def _window(table: Table, tenant_id: str, hours: tuple[int, int]) -> list[ColumnElement[bool]]:
@@ -78,7 +79,7 @@ async def agent_rows(
     hours: tuple[int, int],
     emails: Sequence[str],
     scope: str | None,
-    step_ms: int | None,
+    step: Step | None,
 ) -> list[tuple[Any, ...]]:
     t = agent_hour_totals
     conds = _window(t, tenant_id, hours)
@@ -86,7 +87,7 @@ async def agent_rows(
         conds.append(t.c.email.in_(list(emails)))
     if scope is not None:
         conds.append(t.c.email == scope)
-    slot = _slot(t, step_ms)
+    slot = _slot(t, step)
     labels = (func.max(t.c.full_name), func.max(t.c.user_uuid))
     rows = await conn.execute(
         select(t.c.email, t.c.sip_user, *labels, slot, *_sums(t))
@@ -105,13 +106,13 @@ async def queue_rows(
     tenant_id: str,
     hours: tuple[int, int],
     queues: Sequence[str],
-    step_ms: int | None,
+    step: Step | None,
 ) -> list[tuple[Any, ...]]:
     t = queue_hour_totals
     conds = _window(t, tenant_id, hours)
     if queues:
         conds.append(t.c.queue.in_(list(queues)))
-    slot = _slot(t, step_ms)
+    slot = _slot(t, step)
     rows = await conn.execute(
         select(t.c.queue, slot, *_sums(t)).where(*conds).group_by(t.c.queue, slot)
     )

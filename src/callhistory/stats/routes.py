@@ -19,7 +19,7 @@ from callhistory.envelope import ok, validation_error
 from callhistory.schema import queues
 from callhistory.stats import openapi, queries
 from callhistory.stats.answers import AgentStats, QueueStats
-from callhistory.stats.buckets import INTERVALS, Interval, step_ms
+from callhistory.stats.buckets import INTERVALS, Interval, Step, sql_step
 from callhistory.stats.lines import Line, lines, shown
 
 router = APIRouter(tags=["stats"])
@@ -41,8 +41,8 @@ def _window(q: QueryParams, arrays: tuple[str, ...], scope: str | None) -> CallF
     return CallFilter(from_ms=start, to_ms=end, agent_scope=scope)
 
 
-def _step(zone: str, f: CallFilter, interval: Interval | None) -> int | None:
-    return None if interval is None else step_ms(ZoneInfo(zone), f.from_ms, f.to_ms)
+def _step(zone: str, f: CallFilter, interval: Interval | None) -> Step | None:
+    return sql_step(ZoneInfo(zone), f.from_ms, f.to_ms, interval)
 
 
 def _frame(f: CallFilter, interval: Interval | None, zone: str) -> dict[str, Any]:
