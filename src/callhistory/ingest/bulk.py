@@ -229,17 +229,14 @@ async def _lock_rollups(
 ) -> None:
     created, queue = COLUMNS.index("created_date"), COLUMNS.index("queue_destination")
     queues = [(e.values["created_date"], e.values.get("queue_destination")) for e in entries]
-    agents = [
-        (e.values["created_date"], a.email.lower() if a.email else None, a.sip_user)
-        for e in entries
-        for a in e.record.agents
-    ]
+    # agent_key's (agent_id, sip_user, user_uuid, email, full_name), new and stored alike
+    agents = [(e.values["created_date"], agent_key(a)) for e in entries for a in e.record.agents]
     for entry in entries:
         old = existing.get(entry.transaction_id)
         if old is not None:
             queues.append((old.values[created], old.values[queue]))
-            agents += [(old.values[created], u.key[3], u.key[1]) for u in old.users]
-    await rollups.lock(conn, tenant_id, queues, agents)
+            agents += [(old.values[created], u.key) for u in old.users]
+    await rollups.lock(conn, tenant_id, queues, [(at, k[3], k[1]) for at, k in agents])
 
 
 def _same_entry(a: Entry, b: Entry) -> bool:

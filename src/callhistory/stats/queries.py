@@ -96,20 +96,36 @@ def _on_call() -> ColumnElement[bool]:
     )
 
 
+def _answered_by_agent() -> ColumnElement[bool]:
+    """The agent row is the one who answered the call (ingest lists them first)."""
+    return and_(calls.c.disposition == "answered", call_users.c.position == 0)
+
+
+def _agent_columns(slot: Any) -> list[Any]:
+    """(email, sip_user), (full_name, user_uuid) and the step: what Row's first three hold."""
+    return [
+        call_users.c.email,
+        call_users.c.sip_user,
+        func.max(call_users.c.full_name),
+        func.max(call_users.c.user_uuid),
+        slot,
+    ]
+
+
+def _scored_calls(tenant_id: str, scores: Any) -> Any:
+    """The window's scored calls joined to their rows in calls."""
+    return scores.join(
+        calls,
+        and_(calls.c.tenant_id == tenant_id, calls.c.transaction_id == scores.c.transaction_id),
+    )
+
+
 async def _agents_from_calls(
     conn: AsyncConnection, tenant_id: str, f: CallFilter, emails: Sequence[str], step: Step | None
 ) -> list[Row]:
     slot = _slot(step)
-    handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
     rows = await conn.execute(
-        select(
-            call_users.c.email,
-            call_users.c.sip_user,
-            func.max(call_users.c.full_name),
-            func.max(call_users.c.user_uuid),
-            slot,
-            *_measures(handled),
-        )
+        select(*_agent_columns(slot), *_measures(_answered_by_agent()))
         .select_from(calls.join(call_users, _on_call()))
         .where(*queries.where(tenant_id, f), *_agent_conditions(emails, f.agent_scope))
         .group_by(call_users.c.email, call_users.c.sip_user, slot)
@@ -123,29 +139,12 @@ async def _agent_scores(
     """The scored calls each agent answered: few (evaluations are a sample), read whole."""
     slot = _slot(step)
     scores = _scores(tenant_id, f)
-    answerer = and_(_on_call(), call_users.c.position == 0)
     rows = await conn.execute(
-        select(
-            call_users.c.email,
-            call_users.c.sip_user,
-            func.max(call_users.c.full_name),
-            func.max(call_users.c.user_uuid),
-            slot,
-            func.sum(scores.c.score),
-            func.count(),
-        )
-        .select_from(
-            scores.join(
-                calls,
-                and_(
-                    calls.c.tenant_id == tenant_id,
-                    calls.c.transaction_id == scores.c.transaction_id,
-                ),
-            ).join(call_users, answerer)
-        )
+        select(*_agent_columns(slot), func.sum(scores.c.score), func.count())
+        .select_from(_scored_calls(tenant_id, scores).join(call_users, _on_call()))
         .where(
             *queries.where(tenant_id, f),
-            calls.c.disposition == "answered",
+            _answered_by_agent(),
             *_agent_conditions(emails, f.agent_scope),
         )
         .group_by(call_users.c.email, call_users.c.sip_user, slot)
@@ -190,15 +189,7 @@ async def _queue_scores(
     scores = _scores(tenant_id, f)
     rows = await conn.execute(
         select(calls.c.queue_destination, slot, func.sum(scores.c.score), func.count())
-        .select_from(
-            scores.join(
-                calls,
-                and_(
-                    calls.c.tenant_id == tenant_id,
-                    calls.c.transaction_id == scores.c.transaction_id,
-                ),
-            )
-        )
+        .select_from(_scored_calls(tenant_id, scores))
         .where(
             *queries.where(tenant_id, f),
             calls.c.queue_destination.is_not(None),
@@ -233,7 +224,6 @@ def fresh_agent_totals() -> Select[Any]:
         func.coalesce(call_users.c.email, ""),
         func.coalesce(call_users.c.sip_user, ""),
     )
-    handled = and_(calls.c.disposition == "answered", call_users.c.position == 0)
     return (
         select(
             calls.c.tenant_id,
@@ -242,7 +232,7 @@ def fresh_agent_totals() -> Select[Any]:
             sip_user,
             func.max(call_users.c.full_name),
             func.max(call_users.c.user_uuid),
-            *_measures(handled),
+            *_measures(_answered_by_agent()),
         )
         .select_from(calls.join(call_users, _on_call()))
         .where(calls.c.is_deleted.is_(False))
@@ -260,18 +250,8 @@ def fresh_queue_totals() -> Select[Any]:
     )  # fmt: skip
 
 
-async def rebuild_rollups(conn: AsyncConnection) -> None:
-    """Recount both rollups from the calls (after a load that bypassed the triggers)."""
-    for table in ROLLUPS:
-        await conn.execute(delete(table))
-        await conn.execute(table.insert().from_select(list(table.c.keys()), _fresh(table)))
-
-
-ROLLUPS = (agent_hour_totals, queue_hour_totals)
-
-
-def _fresh(table: Any) -> Select[Any]:
-    return fresh_agent_totals() if table is agent_hour_totals else fresh_queue_totals()
+# each rollup and its fresh count
+ROLLUPS = ((agent_hour_totals, fresh_agent_totals), (queue_hour_totals, fresh_queue_totals))
 
 
 def rollup_sql(dialect: Any) -> dict[str, tuple[list[str], str]]:
@@ -282,8 +262,8 @@ def rollup_sql(dialect: Any) -> dict[str, tuple[list[str], str]]:
         return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
     out = {}
-    for table in ROLLUPS:
-        fresh = _fresh(table)
+    for table, counted in ROLLUPS:
+        fresh = counted()
         kept = select(*table.c).where(table.c.calls != 0)
         missing, extra = (
             select(func.count()).select_from(one.except_(other).subquery()).scalar_subquery()
