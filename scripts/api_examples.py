@@ -224,6 +224,15 @@ find "Trần Văn Tiến"; `dang` finds "Đặng"); every word must match one of
 destination number (a fragment, typed as 0…, 84… or +84…), the customer's name, an
 agent's name, the call's or an agent's note, a tag. A keyword that is a prefix of a
 transaction id finds that call.
+
+A keyword's total is exact up to 10,000 matching calls (our addition past that): a
+common word can match hundreds of thousands, and counting them all would read every
+one. Past 10,000 the page itself is still exact (the newest matches, in order), while
+`total_items` and `total_pages` are an estimate of at least 10,000 (PostgreSQL's
+planner; the embedded store answers 10,000), and the answer carries
+`"total_is_estimate": true`. The field is absent from every exact answer, so clients
+that refuse unknown fields (Jackson's default) read those as before. Filters without a
+keyword are always counted exactly, as are exports.
 """,
     "quality": """### Call-quality filters (our additions)
 

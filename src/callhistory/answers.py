@@ -104,6 +104,12 @@ class Page(Shape, Generic[T]):
     next_page: int
     has_previous: bool
     previous_page: int
+    total_is_estimate: bool = Field(
+        default=False,
+        description="Our addition, sent only when true: a keyword matched more than "
+        "10,000 calls, so `total_items` (and `total_pages`) is an estimate of at least "
+        "10,000 rather than an exact count.",
+    )
 
 
 class CamelPage(Shape, Generic[T]):

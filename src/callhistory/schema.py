@@ -331,9 +331,9 @@ call_users = Table(
         ["calls.tenant_id", "calls.transaction_id"],
         ondelete="CASCADE",
     ),
-    Index("ix_call_users_email", "tenant_id", "email", "created_date"),
-    Index("ix_call_users_user_uuid", "tenant_id", "user_uuid", "created_date"),
-    Index("ix_call_users_sip_user", "tenant_id", "sip_user", "created_date"),
+    Index("ix_call_users_email", "tenant_id", "email", "created_date", "transaction_id"),
+    Index("ix_call_users_user_uuid", "tenant_id", "user_uuid", "created_date", "transaction_id"),
+    Index("ix_call_users_sip_user", "tenant_id", "sip_user", "created_date", "transaction_id"),
 )
 
 CALL_OWNER = -1  # call_tags.user_position of the call's own tags
@@ -357,7 +357,7 @@ call_tags = Table(
     ForeignKeyConstraint(
         ["tenant_id", "tag_id"], ["tags.tenant_id", "tags.id"], ondelete="CASCADE"
     ),
-    Index("ix_call_tags_tag", "tenant_id", "tag_id", "created_date"),
+    Index("ix_call_tags_tag", "tenant_id", "tag_id", "created_date", "transaction_id"),
 )
 
 # Each leg a PBX posted, as decoded; a call is recomputed from all its legs, so legs may

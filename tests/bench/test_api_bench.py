@@ -63,7 +63,9 @@ def test_a_sqlite_smoke_run_prints_a_row_per_query(
     rows = _rows(sqlite_run.stdout)
     for name in QUERY_NAMES:
         assert name in rows, (name, sqlite_run.stdout)
-    assert rows["list"][-2] == "≤ 30" and rows["list keyword name"][-2] == "≤ 150"
+    # the embedded store's targets: c=1 p95 (list page 1, keyword), no saturation target
+    assert rows["list"][-3:-1] == ["≤ 10", "—"]
+    assert rows["list keyword name"][-3] == "≤ 150"
 
 
 def test_the_sqlite_smoke_run_puts_datasette_beside_the_list(

@@ -545,10 +545,11 @@ async def world(engine: AsyncEngine) -> World:
             disposition=c.disposition,
             source_number=c.source_number,
             destination_number=c.destination_number,
-            agents_on_call=[agents[k] for k in c.agents],
+            # an erased call as calls.deletion leaves it: its agents and tags gone
+            agents_on_call=[] if c.is_deleted else [agents[k] for k in c.agents],
             customer_name=c.customer_name,
             note=c.note,
-            tags=list(c.tags),
+            tags=[] if c.is_deleted else list(c.tags),
             hotline=c.hotline,
             bill_sec=c.bill_sec,
             queue_destination=c.queue_destination,

@@ -4,7 +4,8 @@ request): what it held goes, a tombstone stays.
 The row stays as `is_deleted` with every personal field emptied (numbers, customer,
 notes, recording, the parties), so the change feed, sync and webhooks tell clients that
 kept a copy (`is_deleted: true`, the `deleted` event); its agents, tags, evaluations and
-the PBX's own legs are deleted. An audit row says who erased which call, and when. A
+the PBX's own legs are deleted (calls.parts counts agents' and tags' rows as live calls
+on that rule). An audit row says who erased which call, and when. A
 record of the call sent again afterwards is acknowledged and not stored (ingest.bulk).
 The recording file is removed after the commit, when it is in our folder.
 """

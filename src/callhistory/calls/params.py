@@ -184,8 +184,12 @@ def paging(raw_page: Any, raw_size: Any, max_size: int) -> Paging:
     return Paging(page, size)
 
 
-def page_info(paging: Paging, total: int) -> dict[str, Any]:
-    """The source's paging maths: page 1 of 943 at size 50 gives 19 pages, next 2, previous 1."""
+def page_info(paging: Paging, total: int, is_estimate: bool = False) -> dict[str, Any]:
+    """The source's paging maths: page 1 of 943 at size 50 gives 19 pages, next 2, previous 1.
+
+    `total_is_estimate` (our addition) is there only when true: clients that refuse
+    unknown fields (Jackson's default) keep reading every exact answer.
+    """
     total_pages = math.ceil(total / paging.size) if total else 0
     has_next = paging.page < total_pages
     has_previous = paging.page > 1
@@ -198,7 +202,7 @@ def page_info(paging: Paging, total: int) -> dict[str, Any]:
         "next_page": paging.page + 1 if has_next else paging.page,
         "has_previous": has_previous,
         "previous_page": paging.page - 1 if has_previous else 1,
-    }
+    } | ({"total_is_estimate": True} if is_estimate else {})
 
 
 def camel_page_info(info: dict[str, Any]) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls import totals
+from callhistory.calls import parts, totals
 from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter, Paging
 from callhistory.calls.quality import quality_conditions
@@ -139,7 +140,90 @@ def took_part(view: CallView, scope: str | None) -> bool:
     return scope is None or any(u.row.email == scope for u in view.users)
 
 
+# A keyword's matches are counted exactly up to here; past it the total is an estimate.
+KEYWORD_COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Total:
+    """A page's total: exact, or (a keyword past the cap) an estimate of at least the cap."""
+
+    items: int
+    is_estimate: bool = False
+
+
+async def page_total(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> Total:
+    """The total a page shows: exact, except that a keyword stops counting at the cap.
+
+    Counting every match of a common word reads every one of them (a second at 10 M
+    calls); past the cap the number is the planner's estimate (PostgreSQL), never
+    below the cap, or the cap itself (SQLite, which has none).
+    """
+    if not f.keyword:
+        return Total(await count(conn, tenant_id, f))
+    conds = where(tenant_id, f)
+    found = await _capped_matches(conn, conds)
+    return Total(len(found)) if len(found) <= KEYWORD_COUNT_CAP else await _past_cap(conn, conds)
+
+
+async def counted_page(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, paging: Paging
+) -> tuple[Total, list[CallView]]:
+    """A page, newest first, and the total behind it (as `page_total`).
+
+    A keyword's matches are read once: under the cap, the statement that counts them
+    also gives their keys, and the page is cut from those, where a second statement
+    would read the same rows again to find the page.
+    """
+    if not f.keyword:
+        total = Total(await count(conn, tenant_id, f))
+        return total, (await page(conn, tenant_id, f, paging) if total.items else [])
+    conds = where(tenant_id, f)
+    found = await _capped_matches(conn, conds)
+    if len(found) > KEYWORD_COUNT_CAP:
+        return await _past_cap(conn, conds), await page(conn, tenant_id, f, paging)
+    # page()'s order; ties of created_date by the ids' code points (page() by the
+    # database's collation, the same under C): a keyword stays on this path until its
+    # matches pass the cap
+    newest = sorted(found, reverse=True)
+    keys = [t for _, t in newest[paging.offset : paging.offset + paging.size]]
+    return Total(len(found)), await in_order(conn, tenant_id, keys)
+
+
+async def _capped_matches(
+    conn: AsyncConnection, conds: list[ColumnElement[bool]]
+) -> list[tuple[int, str]]:
+    """(created_date, transaction_id) of the matches, in no order, one past the cap at most."""
+    query = (
+        select(calls.c.created_date, calls.c.transaction_id)
+        .where(*conds)
+        .limit(KEYWORD_COUNT_CAP + 1)
+    )
+    return [(row.created_date, row.transaction_id) for row in await conn.execute(query)]
+
+
+async def _past_cap(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> Total:
+    estimate = await planned_rows(conn, select(literal(1)).select_from(calls).where(*conds))
+    return Total(max(estimate or 0, KEYWORD_COUNT_CAP), is_estimate=True)
+
+
+async def planned_rows(conn: AsyncConnection, query: Select[Any]) -> int | None:
+    """PostgreSQL's estimate of the rows `query` returns; None on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return None
+    compiled = query.compile(dialect=conn.dialect)
+    values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    plan = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", values)
+    found = plan.scalar()
+    document: Any = orjson.loads(found) if isinstance(found, str | bytes) else found
+    return int(document[0]["Plan"]["Plan Rows"])
+
+
 async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
+    """The exact number of calls the filter selects (exports, and every filter but a keyword)."""
+    from_parts = await parts.count(conn, tenant_id, f)  # agents or tags alone
+    if from_parts is not None:
+        return from_parts
     conds = where(tenant_id, f)
     # exact either way: whole days from the maintained totals where they can answer
     from_totals = await totals.count(conn, tenant_id, f, conds)

@@ -33,14 +33,13 @@ def _list_filter(request: Request) -> CallFilter:
 
 async def _counted_page(
     request: Request, tenant_id: str, call_filter: CallFilter
-) -> tuple[params.Paging, int, list[queries.CallView]]:
-    """The page the query asks for, and the exact total behind it."""
+) -> tuple[dict[str, Any], list[queries.CallView]]:
+    """The page the query asks for, and its paging fields (the total behind it)."""
     q = request.query_params
     paging = params.paging(q.get("page"), q.get("size"), get_settings().max_page_size)
     async with engine_of(request).connect() as conn:
-        total = await queries.count(conn, tenant_id, call_filter)
-        views = await queries.page(conn, tenant_id, call_filter, paging) if total else []
-    return paging, total, views
+        total, views = await queries.counted_page(conn, tenant_id, call_filter, paging)
+    return params.page_info(paging, total.items, total.is_estimate), views
 
 
 @router.get(
@@ -52,8 +51,8 @@ async def _counted_page(
 )
 async def list_calls(request: Request, caller: ScopedCaller) -> Any:
     call_filter = replace(_list_filter(request), agent_scope=caller.scope)
-    paging, total, views = await _counted_page(request, caller.tenant_id, call_filter)
-    return ok({"items": [shapes.list_item(v) for v in views], **params.page_info(paging, total)})
+    info, views = await _counted_page(request, caller.tenant_id, call_filter)
+    return ok({"items": [shapes.list_item(v) for v in views], **info})
 
 
 @router.get(
@@ -170,8 +169,8 @@ async def search_calls(request: Request, caller: ScopedCaller) -> Any:
     params.check_brackets(request.query_params, ())  # its query string is page and size
     body = await json_object(request)
     call_filter = replace(_search_filter(body), agent_scope=caller.scope)
-    paging, total, views = await _counted_page(request, caller.tenant_id, call_filter)
-    info = params.camel_page_info(params.page_info(paging, total))
+    info, views = await _counted_page(request, caller.tenant_id, call_filter)
+    info = params.camel_page_info(info)
     return ok({"items": [shapes.search_item(v, caller.tenant_id) for v in views], **info})
 
 

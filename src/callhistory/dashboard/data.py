@@ -39,11 +39,13 @@ def _order(view: View) -> list[object]:
     return [column.desc(), calls.c.transaction_id.desc()]
 
 
-async def page(conn: AsyncConnection, tenant_id: str, view: View) -> tuple[int, list[CallView]]:
+async def page(
+    conn: AsyncConnection, tenant_id: str, view: View
+) -> tuple[queries.Total, list[CallView]]:
     f = view.call_filter
-    total = await queries.count(conn, tenant_id, f)
-    if not total:
-        return 0, []
+    total = await queries.page_total(conn, tenant_id, f)
+    if not total.items:
+        return total, []
     paging = Paging(view.page, view.size)
     keys = await conn.execute(
         select(calls.c.transaction_id)

@@ -75,7 +75,7 @@ async def calls_page(request: Request) -> Response:
     async with engine_of(request).connect() as conn:
         total, rows = await data.page(conn, current.tenant_id, view)
         choices = await data.choices(conn, current.tenant_id)
-    pages = (total + view.size - 1) // view.size
+    pages = (total.items + view.size - 1) // view.size
     return page(
         request,
         "calls.html",
