@@ -34,11 +34,19 @@ class ReportFilter:
 
 
 def _agents_on_calls(tenant_id: str, f: ReportFilter) -> Subquery:
-    """(transaction_id, agent_id) of the window's calls, once per agent and call."""
+    """(transaction_id, agent_id) of the window's evaluated calls, once per agent and call.
+
+    Only the evaluated calls' agents: about one call in a hundred is evaluated, and
+    reading every agent row of the window first took 2.5 s for a month at 10 M calls.
+    """
+    evaluated = select(_e.c.transaction_id).where(
+        _e.c.tenant_id == tenant_id, _e.c.call_created_date.between(f.from_ms, f.to_ms)
+    )
     query = select(call_users.c.transaction_id, call_users.c.agent_id).where(
         call_users.c.tenant_id == tenant_id,
         call_users.c.agent_id.is_not(None),
         call_users.c.created_date.between(f.from_ms, f.to_ms),
+        call_users.c.transaction_id.in_(evaluated),
     )
     if f.agents:
         query = query.where(among(call_users.c.email, f.agents))
