@@ -162,8 +162,7 @@ async def page_total(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> To
     if not f.keyword:
         return Total(await count(conn, tenant_id, f))
     conds = where(tenant_id, f)
-    found = await _capped_matches(conn, conds)
-    return Total(len(found)) if len(found) <= KEYWORD_COUNT_CAP else await _past_cap(conn, conds)
+    return await _keyword_total(conn, conds, await _capped_matches(conn, conds))
 
 
 async def counted_page(
@@ -180,14 +179,15 @@ async def counted_page(
         return total, (await page(conn, tenant_id, f, paging) if total.items else [])
     conds = where(tenant_id, f)
     found = await _capped_matches(conn, conds)
-    if len(found) > KEYWORD_COUNT_CAP:
-        return await _past_cap(conn, conds), await page(conn, tenant_id, f, paging)
+    total = await _keyword_total(conn, conds, found)
+    if total.is_estimate:
+        return total, await page(conn, tenant_id, f, paging)
     # page()'s order; ties of created_date by the ids' code points (page() by the
     # database's collation, the same under C): a keyword stays on this path until its
     # matches pass the cap
     newest = sorted(found, reverse=True)
     keys = [t for _, t in newest[paging.offset : paging.offset + paging.size]]
-    return Total(len(found)), await in_order(conn, tenant_id, keys)
+    return total, await in_order(conn, tenant_id, keys)
 
 
 async def _capped_matches(
@@ -202,7 +202,11 @@ async def _capped_matches(
     return [(row.created_date, row.transaction_id) for row in await conn.execute(query)]
 
 
-async def _past_cap(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> Total:
+async def _keyword_total(
+    conn: AsyncConnection, conds: list[ColumnElement[bool]], found: list[tuple[int, str]]
+) -> Total:
+    if len(found) <= KEYWORD_COUNT_CAP:
+        return Total(len(found))
     estimate = await planned_rows(conn, select(literal(1)).select_from(calls).where(*conds))
     return Total(max(estimate or 0, KEYWORD_COUNT_CAP), is_estimate=True)
 
