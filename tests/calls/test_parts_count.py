@@ -1,5 +1,6 @@
-"""Totals of filters by agents, user ids and tags, counted from those rows alone (calls.parts),
-equal the plain count through the calls for every combination, on both stores."""
+"""Totals and pages of filters by agents, user ids and tags, read from those rows alone
+(calls.parts), equal the plain count and page through the calls for every combination,
+on both stores."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.calls import parts, queries
 from callhistory.calls.deletion import erase
-from callhistory.calls.params import CallFilter
+from callhistory.calls.params import CallFilter, Paging
 from callhistory.config import Settings
 from callhistory.schema import call_tags, calls, tags
 from tests.factories import DAY_MS, Tenant, add_agent, add_call, make_tenant, now_ms
@@ -93,6 +94,17 @@ async def test_every_combination_counts_as_the_calls_do(
                 assert not parts.usable(f)
                 continue
             assert from_parts == plain, f
+            newest = list(
+                await conn.scalars(
+                    select(calls.c.transaction_id)
+                    .where(*queries.where(tenant.id, f))
+                    .order_by(calls.c.created_date.desc(), calls.c.transaction_id.desc())
+                )
+            )
+            for paging in (Paging(1, 2), Paging(2, 2), Paging(1, 50)):
+                page = await parts.page_keys(conn, tenant.id, f, paging)
+                expected = newest[paging.offset : paging.offset + paging.size]
+                assert page == expected, (f, paging)
             checked += 1
     assert checked == 4 * 7 * 4 * 2 - 1  # all but the one with no part filter at all
 

@@ -15,12 +15,12 @@ from sqlalchemy import CompoundSelect, Select, func, intersect, or_, select, uni
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.conditions import column_conditions
-from callhistory.calls.params import CallFilter
+from callhistory.calls.params import CallFilter, Paging
 from callhistory.calls.quality import quality_conditions
 from callhistory.db import among
 from callhistory.schema import call_tags, call_users, calls
 
-Ids = Select[tuple[str]]
+Ids = Select[tuple[int, str]]  # (created_date, transaction_id): the row's date is the call's
 
 
 def usable(f: CallFilter) -> bool:
@@ -34,22 +34,22 @@ def usable(f: CallFilter) -> bool:
 
 
 def _agents(tenant_id: str, f: CallFilter, *conditions: object) -> Ids:
-    return select(call_users.c.transaction_id).where(
+    return select(call_users.c.created_date, call_users.c.transaction_id).where(
         call_users.c.tenant_id == tenant_id,
         call_users.c.created_date.between(f.from_ms, f.to_ms),
         *conditions,  # type: ignore[arg-type]
     )
 
 
-def _flat(ids: CompoundSelect[tuple[str]]) -> Ids:
+def _flat(ids: CompoundSelect[tuple[int, str]]) -> Ids:
     # SQLite takes no compound select inside another: each union is read as a table.
     found = ids.subquery()
-    return select(found.c.transaction_id)
+    return select(found.c.created_date, found.c.transaction_id)
 
 
 def _by_user_ids(tenant_id: str, f: CallFilter) -> Ids:
     """As queries.where: the call's own extension, or an agent on it by id or extension."""
-    own = select(calls.c.transaction_id).where(
+    own = select(calls.c.created_date, calls.c.transaction_id).where(
         calls.c.tenant_id == tenant_id,
         calls.c.created_date.between(f.from_ms, f.to_ms),
         calls.c.is_deleted.is_(False),
@@ -77,7 +77,7 @@ def _id_sets(tenant_id: str, f: CallFilter) -> list[Ids]:
         sets.append(_by_user_ids(tenant_id, f))
     if f.tag_ids:
         sets.append(
-            select(call_tags.c.transaction_id).where(
+            select(call_tags.c.created_date, call_tags.c.transaction_id).where(
                 call_tags.c.tenant_id == tenant_id,
                 call_tags.c.created_date.between(f.from_ms, f.to_ms),
                 among(call_tags.c.tag_id, f.tag_ids),
@@ -86,12 +86,33 @@ def _id_sets(tenant_id: str, f: CallFilter) -> list[Ids]:
     return sets
 
 
+def _picked(tenant_id: str, f: CallFilter) -> Ids:
+    """The calls `f` picks, once each: one agent can be on a call twice, a tag set by two
+    owners."""
+    sets = _id_sets(tenant_id, f)
+    return sets[0].distinct() if len(sets) == 1 else _flat(intersect(*sets))
+
+
 async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int | None:
     """The exact number of calls `f` picks, or None when it filters the calls themselves."""
     if not usable(f):
         return None
-    sets = _id_sets(tenant_id, f)
-    # one agent can be on a call twice, a tag set by two owners: distinct calls, always
-    ids = sets[0].distinct() if len(sets) == 1 else _flat(intersect(*sets))
-    total = await conn.scalar(select(func.count()).select_from(ids.subquery()))
+    total = await conn.scalar(select(func.count()).select_from(_picked(tenant_id, f).subquery()))
     return int(total or 0)
+
+
+async def page_keys(
+    conn: AsyncConnection, tenant_id: str, f: CallFilter, paging: Paging
+) -> list[str] | None:
+    """The page's calls, newest first as queries.page, or None as `count`: from the
+    same rows, where the calls' own index would be walked through the whole window."""
+    if not usable(f):
+        return None
+    picked = _picked(tenant_id, f).subquery()
+    rows = await conn.execute(
+        select(picked.c.transaction_id)
+        .order_by(picked.c.created_date.desc(), picked.c.transaction_id.desc())
+        .limit(paging.size)
+        .offset(paging.offset)
+    )
+    return list(rows.scalars())

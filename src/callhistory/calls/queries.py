@@ -245,6 +245,9 @@ async def page(
     # differs with every combination of filters, and each is kept prepared in every
     # pooled connection; a statement of one column is cheap to keep, one of every
     # column of calls is not. The full rows' statement is one for every filter.
+    from_parts = await parts.page_keys(conn, tenant_id, f, paging)  # agents or tags alone
+    if from_parts is not None:
+        return await in_order(conn, tenant_id, from_parts)
     keys = await conn.execute(
         select(calls.c.transaction_id)
         .where(*where(tenant_id, f))
