@@ -58,7 +58,7 @@ from bench import load as bench_load
 from callhistory.auth import keys
 from callhistory.calls import queries, store
 from callhistory.calls.params import DAY_MS, CallFilter, Paging
-from callhistory.db import create_engine, now_ms, writing
+from callhistory.db import SERVER_SETTINGS, create_engine, now_ms, writing
 from callhistory.evaluations import report as evaluation_report
 from callhistory.reports.routes import _counts
 from callhistory.schema import call_users, calls, customers, hotlines, queues, tags
@@ -373,7 +373,10 @@ async def capture(engine: AsyncEngine, q: Query) -> list[tuple[str, tuple[Any, .
 async def floor_postgres(
     url: str, statements: list[tuple[str, tuple[Any, ...]]], writes: bool, seconds: float
 ) -> list[float]:
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    conn = await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(False),
+        server_settings=SERVER_SETTINGS,  # as the API's own connections
+    )
     times: list[float] = []
     try:
         deadline = time.perf_counter() + seconds
