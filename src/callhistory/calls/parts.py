@@ -1,4 +1,4 @@
-"""Exact counts of the calls a filter picks only by who was on them or how they are tagged.
+"""Counts and pages of the calls a filter picks only by who was on them or how they are tagged.
 
 A call's agents (`call_users`) and tags (`call_tags`) exist only while the call is live:
 erasure deletes them with the call's personal data (calls.deletion), retention and an
