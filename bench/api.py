@@ -229,8 +229,7 @@ def _workload(p: Picks) -> list[Query]:
     tag_filter = with_(user_uuids=[p.user_uuid], tag_ids=[p.tag_id])
 
     async def search_sql(conn: AsyncConnection, filt: CallFilter = search_filter) -> Any:
-        if await queries.count(conn, p.tenant_id, filt):
-            await queries.page(conn, p.tenant_id, filt, Paging(1, SIZE))
+        await queries.counted_page(conn, p.tenant_id, filt, Paging(1, SIZE))  # as the route
 
     async def tag_sql(conn: AsyncConnection) -> Any:
         await search_sql(conn, tag_filter)
@@ -370,13 +369,18 @@ async def capture(engine: AsyncEngine, q: Query) -> list[tuple[str, tuple[Any, .
     return captured
 
 
+async def _postgres(url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection set up as the API's own (its plan cache mode)."""
+    return await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(False),
+        server_settings=SERVER_SETTINGS,
+    )
+
+
 async def floor_postgres(
     url: str, statements: list[tuple[str, tuple[Any, ...]]], writes: bool, seconds: float
 ) -> list[float]:
-    conn = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False),
-        server_settings=SERVER_SETTINGS,  # as the API's own connections
-    )
+    conn = await _postgres(url)
     times: list[float] = []
     try:
         deadline = time.perf_counter() + seconds
@@ -593,9 +597,7 @@ async def explain(url: str, name: str, statements: list[tuple[str, tuple[Any, ..
     heads = [f"{name} [{i}] {' '.join(sql.split())[:160]}" for i, (sql, _) in enumerate(reads, 1)]
     lines: list[str] = []
     if bench_load.is_postgres(url):
-        conn = await asyncpg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(False)
-        )
+        conn = await _postgres(url)
         try:
             for head, (sql, args) in zip(heads, reads, strict=True):
                 plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)

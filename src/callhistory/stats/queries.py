@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import queries
 from callhistory.calls.params import CallFilter
+from callhistory.db import among
 from callhistory.schema import (
     STATS_MEASURES,
     agent_hour_totals,
@@ -83,7 +84,7 @@ Row = tuple[tuple[Any, ...], tuple[Any, ...], int, tuple[int | float, ...]]
 def _agent_conditions(emails: Sequence[str], scope: str | None) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if emails:
-        conds.append(call_users.c.email.in_(list(emails)))
+        conds.append(among(call_users.c.email, emails))
     if scope is not None:  # an agent's key: its own line only
         conds.append(call_users.c.email == scope)
     return conds

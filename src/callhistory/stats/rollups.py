@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Table, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls.params import CallFilter
+from callhistory.db import among
 from callhistory.rows import insert_rows
 from callhistory.schema import STATS_MEASURES, agent_hour_totals, queue_hour_totals
 from callhistory.stats.buckets import HOUR_MS, Step
@@ -84,7 +85,7 @@ async def agent_rows(
     t = agent_hour_totals
     conds = _window(t, tenant_id, hours)
     if emails:
-        conds.append(t.c.email.in_(list(emails)))
+        conds.append(among(t.c.email, emails))
     if scope is not None:
         conds.append(t.c.email == scope)
     slot = _slot(t, step)
@@ -111,7 +112,7 @@ async def queue_rows(
     t = queue_hour_totals
     conds = _window(t, tenant_id, hours)
     if queues:
-        conds.append(t.c.queue.in_(list(queues)))
+        conds.append(among(t.c.queue, queues))
     slot = _slot(t, step)
     rows = await conn.execute(
         select(t.c.queue, slot, *_sums(t)).where(*conds).group_by(t.c.queue, slot)
