@@ -225,6 +225,27 @@ async def test_concurrent_guesses_cannot_pass_a_count_one_short(
     assert sorted(a.status_code for a in answers) == [401] * 3 + [429] * 9
 
 
+@pytest.mark.parametrize("cache_seconds", ["1", "0"])
+@pytest.mark.parametrize("name", ["api_auth", "ingest"])
+async def test_concurrent_right_keys_fill_no_count(
+    engine: AsyncEngine,
+    limits: Callable[[str, str], None],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    cache_seconds: str,
+) -> None:
+    """A PBX posts dozens of legs at once with its one key: the requests that share a
+    database check take one slot together, and a key just found right takes none."""
+    monkeypatch.setenv("CALLHISTORY_KEY_CACHE_SECONDS", cache_seconds)
+    limits("3/5 minutes", "3/15 minutes")
+    door = await make_door(name, engine)
+    async with calling_from(make_app(engine), an_ip()) as http:
+        for _ in range(3):  # the first burst finds no key in memory, the next ones do
+            for answer in await asyncio.gather(*(door.right(http) for _ in range(30))):
+                door.passed(answer)
+        door.failed(await door.wrong(1)(http))  # the counts still count
+
+
 async def test_sign_in_counts_unknown_accounts_alike(
     engine: AsyncEngine, limits: Callable[[str, str], None]
 ) -> None:

@@ -8,7 +8,8 @@ client address (CALLHISTORY_AUTH_FAILURES_PER_IP) and per account
 CALLHISTORY_REDIS_URL is set (one count for every process), else each process's memory.
 
 An attempt takes a slot of both counts before its credential is checked, so concurrent
-guesses cannot all slip through a count one short of its limit. A wrong credential keeps
+guesses cannot all slip through a count one short of its limit (an API key: only its
+database check does, see `checked_key`). A wrong credential keeps
 its slots; a right one gives them back, so successes never count. A success resets
 nothing else: failures counted from other addresses, or before it from its own, stay
 counted until their window ends. While either count is full every attempt is refused
@@ -24,7 +25,7 @@ import hashlib
 import ipaddress
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from fastapi import Request
 from limits import RateLimitItem
 from limits.aio.strategies import FixedWindowRateLimiter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory import apidoc
 from callhistory.auth import keys
@@ -93,10 +95,9 @@ class Attempts:
         self.limits = limits
         self._counters = stores.counters(FixedWindowRateLimiter)
 
-    @asynccontextmanager
-    async def attempt(self, door: str, ip: str, account: str) -> AsyncIterator[Attempt]:
-        """Take a slot of both counts (TooManyAttempts when one is full) for the check."""
-        counts: list[Count] = [
+    def counts(self, door: str, ip: str, account: str) -> list[Count]:
+        """The two counts an attempt at `door` from `ip` for `account` takes a slot of."""
+        return [
             (item, ("auth", door, kind, who))
             for item, kind, who in (
                 (self.limits.per_ip, "ip", ip),
@@ -104,6 +105,10 @@ class Attempts:
             )
             if item is not None
         ]
+
+    @asynccontextmanager
+    async def attempt(self, counts: list[Count]) -> AsyncIterator[Attempt]:
+        """Take a slot of both counts (TooManyAttempts when one is full) for the check."""
         if counts:
             await self._take(counts)
         attempt = Attempt()
@@ -113,19 +118,41 @@ class Attempts:
             if counts and not attempt.wrong:  # right, or not checked (an error)
                 await self._counters.run(lambda limiter: _give_back(limiter, counts))
 
+    async def refuse_if_full(self, counts: list[Count]) -> None:
+        """TooManyAttempts when a count is full; takes no slot (for a key known right)."""
+        if not counts:
+            return
+
+        async def full(limiter: FixedWindowRateLimiter) -> float | None:
+            open_ = await asyncio.gather(*(limiter.test(item, *who) for item, who in counts))
+            return await _reset_time(limiter, counts, open_)
+
+        reset_time = await self._counters.run(full)
+        if reset_time is not None:
+            raise TooManyAttempts(max(1, math.ceil(reset_time - time.time())))
+
     async def _take(self, counts: list[Count]) -> None:
         async def take(limiter: FixedWindowRateLimiter) -> float | None:
             taken = await asyncio.gather(*(limiter.hit(item, *who) for item, who in counts))
             if all(taken):
                 return None
             await _give_back(limiter, counts)
-            full = [count for count, ok in zip(counts, taken, strict=True) if not ok]
-            stats = await asyncio.gather(*(limiter.get_window_stats(i, *w) for i, w in full))
-            return max(float(s.reset_time) for s in stats)
+            return await _reset_time(limiter, counts, taken)
 
         reset_time = await self._counters.run(take)
         if reset_time is not None:
             raise TooManyAttempts(max(1, math.ceil(reset_time - time.time())))
+
+
+async def _reset_time(
+    limiter: FixedWindowRateLimiter, counts: list[Count], open_: Sequence[bool]
+) -> float | None:
+    """When the last full count among `counts` (`open_[i]` False) frees; None: none is."""
+    full = [count for count, ok in zip(counts, open_, strict=True) if not ok]
+    if not full:
+        return None
+    stats = await asyncio.gather(*(limiter.get_window_stats(i, *w) for i, w in full))
+    return max(float(s.reset_time) for s in stats)
 
 
 async def _give_back(limiter: FixedWindowRateLimiter, counts: list[Count]) -> None:
@@ -148,7 +175,34 @@ def of(request: Request) -> Attempts:
 
 
 def attempt(request: Request, door: str, account: str) -> AbstractAsyncContextManager[Attempt]:
-    return of(request).attempt(door, client_ip(request), account)
+    found = of(request)
+    return found.attempt(found.counts(door, client_ip(request), account))
+
+
+async def checked_key(
+    request: Request, engine: AsyncEngine, door: str, account: str, presented: str
+) -> keys.KeyRef | None:
+    """The presented API key's owner, None for a wrong key (counted as a failed attempt).
+
+    Only a database check takes a slot, and the requests that share one (a PBX's burst
+    of posts when its key's second in memory runs out) take one slot together: a slot
+    per request would let fifty concurrent posts with the right key fill a count of ten.
+    A key this process has just found right takes none, but is refused like any other
+    while a count is full: a guesser who hits a key in use learns nothing from it.
+    """
+    found = of(request)
+    counts = found.counts(door, client_ip(request), account)
+    if keys.recent.get(presented) is not None:
+        await found.refuse_if_full(counts)
+
+    async def counted(lookup: keys.Lookup) -> keys.KeyRef | None:
+        async with found.attempt(counts) as tried:
+            ref = await lookup()
+            if ref is None:
+                tried.failed()
+            return ref
+
+    return await keys.verify_key_recent(engine, presented, counted)
 
 
 def client_ip(request: Request) -> str:

@@ -199,6 +199,9 @@ async def tenant_time_zone(conn: AsyncConnection, tenant_id: str) -> str:
     return str(zone) if zone else "Asia/Ho_Chi_Minh"
 
 
+Lookup = Callable[[], Awaitable[KeyRef | None]]
+
+
 class RecentKeys:
     """Keys this process found valid in the last `seconds`, so a busy caller (a PBX
     posting hundreds of legs a second) does not cost a database round trip per request.
@@ -217,9 +220,7 @@ class RecentKeys:
         self._pending: dict[str, asyncio.Future[KeyRef | None]] = {}
         self._forgotten = 0  # bumped by forget: a lookup begun before is not kept
 
-    async def remembered(
-        self, name: str, lookup: Callable[[], Awaitable[KeyRef | None]]
-    ) -> KeyRef | None:
+    async def remembered(self, name: str, lookup: Lookup) -> KeyRef | None:
         """The kept answer for `name`, or the one lookup under way for it, or a new one."""
         ref = self.get(name)
         if ref is not None:
@@ -271,14 +272,19 @@ def configure_recent_keys(seconds: float) -> None:
     recent._valid.clear()
 
 
-async def verify_key_recent(engine: AsyncEngine, api_key: str) -> KeyRef | None:
-    """verify_key, answered from `recent` when this process verified the key lately."""
+async def verify_key_recent(
+    engine: AsyncEngine,
+    api_key: str,
+    counted: Callable[[Lookup], Awaitable[KeyRef | None]] | None = None,
+) -> KeyRef | None:
+    """verify_key, answered from `recent` when this process verified the key lately.
+    `counted` wraps the database check itself (auth/attempts.py), once per shared lookup."""
 
     async def lookup() -> KeyRef | None:
         async with engine.connect() as conn:
             return await verify_key(conn, api_key)
 
-    return await recent.remembered(api_key, lookup)
+    return await recent.remembered(api_key, (lambda: counted(lookup)) if counted else lookup)
 
 
 async def active_key_recent(engine: AsyncEngine, ref: KeyRef) -> KeyRef | None:

@@ -112,11 +112,12 @@ async def exchange_key(
     chosen = api_key or header_key
     if not chosen:
         raise ApiError(401, "api_key_is_required")
-    async with attempts.attempt(request, attempts.API_AUTH, attempts.key_account(chosen)) as tried:
-        ref = await keys.verify_key_recent(engine_of(request), chosen)
-        if ref is None:
-            tried.failed()
-            raise ApiError(401, "api_key_invalid")
+    account = attempts.key_account(chosen)
+    ref = await attempts.checked_key(
+        request, engine_of(request), attempts.API_AUTH, account, chosen
+    )
+    if ref is None:
+        raise ApiError(401, "api_key_invalid")
     settings = get_settings()
     token, expires_at = tokens.issue(ref, settings.secret_key, settings.token_ttl_seconds)
     return ok(

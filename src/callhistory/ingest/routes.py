@@ -49,11 +49,7 @@ async def _counted_key(request: Request, given: str) -> KeyRef | None:
     """The key's owner, a wrong key counted as a failed attempt (TooManyAttempts while
     this address or this key has too many)."""
     account = attempts.presented_key_account(given)
-    async with attempts.attempt(request, attempts.INGEST, account) as tried:
-        ref = await keys.verify_key_recent(engine_of(request), given)
-        if ref is None:
-            tried.failed()
-        return ref
+    return await attempts.checked_key(request, engine_of(request), attempts.INGEST, account, given)
 
 
 def leg_queue(request: Request) -> LegQueue:
