@@ -9,6 +9,7 @@ driver encodes a list. SQLite gets an executemany (one prepared statement, reuse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,8 +107,30 @@ async def update_rows(
     await conn.exec_driver_sql(statement, _literals(table, names, rows))
 
 
+# What orjson writes for a control character (`\n`, `\u0001`…), where an array literal
+# wants the character itself; a backslash it writes for `"` or `\` means the same in both.
+_JSON_ONLY_ESCAPE = re.compile(rb"\\[bfnrtu]")
+
+
 def array_literal(values: Sequence[Any]) -> str:
-    """A PostgreSQL array literal: `{1,NULL,"text with \\"quotes\\""}`."""
+    """A PostgreSQL array literal: `{1,NULL,"text with \\"quotes\\""}`.
+
+    orjson writes most columns in one C call: a JSON array of strings, numbers, true,
+    false and null is an array literal once its brackets are braces, unless a string
+    holds a control character (JSON's escapes differ from the literal's there) or a float
+    is not finite (JSON has no NaN and would write null). Those go value by value.
+    """
+    try:
+        dumped = orjson.dumps(values)
+    except TypeError:  # not JSON (an integer past 64 bits, a lone surrogate…)
+        return _literal_by_value(values)
+    # A null that is not a None is a float that is not finite (or "null" in a string).
+    if _JSON_ONLY_ESCAPE.search(dumped) or dumped.count(b"null") != values.count(None):
+        return _literal_by_value(values)
+    return "{" + dumped[1:-1].decode() + "}"
+
+
+def _literal_by_value(values: Sequence[Any]) -> str:
     out = []
     for value in values:
         if value is None:
