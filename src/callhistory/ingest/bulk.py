@@ -208,7 +208,12 @@ async def _together(
         else:
             new[tx] = entry
             outcomes.append("stored")
-    if new and changed:  # two statements on calls: their totals locked first, in order
+    if changed:
+        # Changes write calls in a statement of their own and their agents before it: every
+        # totals row they and the new calls will touch is locked first, in the order the
+        # triggers take them (day totals, then queues, then agents), each sorted, so no two
+        # batches take any of them in opposite orders. New calls alone need none of this:
+        # their one insert per table locks them in that order already.
         await totals.lock_groups(
             conn,
             tenant_id,
@@ -217,7 +222,6 @@ async def _together(
                 *(dict(zip(COLUMNS, existing[tx].values, strict=True)) for tx in changed),
             ],
         )
-    if changed:  # agents rewritten before the calls: the stats' rollups locked first
         await _lock_rollups(conn, tenant_id, [*new.values(), *changed.values()], existing)
     await _insert(conn, tenant_id, list(new.values()))
     await _update(conn, tenant_id, list(changed.values()), existing)
