@@ -233,13 +233,19 @@ async def _lock_rollups(
 ) -> None:
     created, queue = COLUMNS.index("created_date"), COLUMNS.index("queue_destination")
     queues = [(e.values["created_date"], e.values.get("queue_destination")) for e in entries]
-    # agent_key's (agent_id, sip_user, user_uuid, email, full_name), new and stored alike
-    agents = [(e.values["created_date"], agent_key(a)) for e in entries for a in e.record.agents]
+    agents: list[tuple[int, tuple[Any, ...]]] = []
     for entry in entries:
+        # agent_key's (agent_id, sip_user, user_uuid, email, full_name), new and stored
+        # alike, at the call's old time and its new: the agents are rewritten before the
+        # call, so the call's update meets its new agents at its old time too.
+        times = {entry.values["created_date"]}
+        keys = {agent_key(a) for a in entry.record.agents}
         old = existing.get(entry.transaction_id)
         if old is not None:
             queues.append((old.values[created], old.values[queue]))
-            agents += [(old.values[created], u.key) for u in old.users]
+            times.add(old.values[created])
+            keys.update(u.key for u in old.users)
+        agents += [(at, key) for at in times for key in keys]
     await rollups.lock(conn, tenant_id, queues, [(at, k[3], k[1]) for at, k in agents])
 
 
