@@ -25,6 +25,7 @@ from rich.table import Table
 
 RATE = 200  # samples a second, per thread
 _LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
+_PROCESS = re.compile(r'process \d+:"[^"]*";?')  # a command line may hold a `;`
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
 _IDLE = ("select (selectors.py)", "poll (selectors.py)")
 
@@ -116,8 +117,9 @@ class Profile:
             parsed = _LINE.match(line)
             if parsed is None:
                 continue
-            frames = [frame_name(f) for f in parsed["stack"].split(";") if f.strip()]
-            frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+            stack = _PROCESS.sub("", parsed["stack"])
+            frames = [frame_name(f) for f in stack.split(";") if f.strip()]
+            frames = [f for f in frames if not f.startswith("thread ")]
             if not frames or frames[-1].startswith(_IDLE):
                 continue
             n = int(parsed["count"])
