@@ -370,7 +370,7 @@ cdr_legs = Table(
     Column("leg_uuid", String(64), nullable=False),
     Column("received_at", BigInteger, nullable=False),
     Column("source", String(16), nullable=False),  # freeswitch, ...
-    Column("document", Text, nullable=False),  # the decoded JSON document
+    Column("document", Text, nullable=False),  # the decoded JSON document (lz4: 0015)
     PrimaryKeyConstraint("tenant_id", "call_id", "leg_uuid"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
