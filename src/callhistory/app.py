@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory import __version__, apidoc, envelope
+from callhistory import __version__, apidoc, envelope, heap
 from callhistory.auth import keys
 from callhistory.auth.routes import router as auth_router
 from callhistory.calls.routes import router as calls_router
@@ -57,6 +57,8 @@ def create_app(
             from callhistory.webhooks.worker import run_forever
 
             background = asyncio.create_task(run_forever(app.state.engine, stop))
+        if owned:  # a server process (tests hand in their engine and keep the defaults)
+            heap.settle()
         yield
         if background is not None:
             stop.set()

@@ -25,6 +25,7 @@ from rich.progress import Progress as Bar
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callhistory import heap
 from callhistory.auth import keys
 from callhistory.cli_support import err, fail, run_with_engine
 from callhistory.config import get_settings
@@ -154,6 +155,7 @@ def import_command(
         bar.update(task, completed=done, total=total)
 
     async def work(engine: AsyncEngine) -> Summary:
+        heap.settle()
         async with engine.connect() as conn:
             found = await keys.find_tenant(conn, tenant)
         if found is None:
