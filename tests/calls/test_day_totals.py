@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.calls import queries, totals
+from callhistory.calls import deletion, queries, totals
 from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.demo import generate
 from callhistory.ingest.bulk import Entry, store_calls
@@ -237,5 +238,41 @@ async def test_a_call_moved_to_another_hour_and_agent_locks_both_pairs_first(
     caplog.set_level(logging.INFO, logger="callhistory")
     for round_ in range(20):
         await asyncio.gather(inserts_and_changes(round_), moves(round_))
+    assert "fell back" not in caplog.text
+    assert await _mismatches(engine, tenant.id) == []
+
+
+async def test_erasing_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlock(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Erasing deletes the call's agents before the call: unless it locks the call's day
+    totals and rollups first, in ingest's order, it holds the agent's rollup row and waits
+    for the day totals a batch of that hour holds while the batch waits for the agent's."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the totals' locks are PostgreSQL's")
+    tenant = await make_tenant(engine)
+    at = (now_ms() // DAY_MS - 2) * DAY_MS + 3_600_000
+
+    def call(tx: str) -> Entry:
+        record = CallRecord(tx, at, "inbound", "answered", "0912345678", "1900", sip_user="101")
+        return Entry(replace(record, agents=(AgentOnCall(sip_user="101"),)))
+
+    doomed = [str(uuid.uuid4()) for _ in range(20)]
+    changed = [str(uuid.uuid4()) for _ in range(20)]
+    async with writing(engine) as conn:
+        await store_calls(conn, tenant.id, [call(tx) for tx in (*doomed, *changed)])
+
+    async def batch(round_: int) -> None:
+        entries = [call(str(uuid.uuid4())) for _ in range(3)]
+        entries.append(replace(call(changed[round_]), overrides={"bill_sec": round_ + 1}))
+        async with writing(engine) as conn:
+            assert await store_calls(conn, tenant.id, entries) == ["stored"] * 3 + ["updated"]
+
+    async def erase(round_: int) -> None:
+        assert await deletion.erase(engine, get_settings(), tenant.id, doomed[round_], "test")
+
+    caplog.set_level(logging.INFO, logger="callhistory")
+    for round_ in range(20):
+        await asyncio.gather(batch(round_), erase(round_))
     assert "fell back" not in caplog.text
     assert await _mismatches(engine, tenant.id) == []

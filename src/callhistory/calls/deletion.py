@@ -13,12 +13,14 @@ The recording file is removed after the commit, when it is in our folder.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from callhistory.calls import totals
 from callhistory.config import Settings
 from callhistory.db import now_ms, writing
 from callhistory.recordings import sources
@@ -30,6 +32,7 @@ from callhistory.schema import (
     calls,
     cdr_legs,
 )
+from callhistory.stats import rollups
 
 # What an erased call keeps of each personal field: nothing.
 ERASED: dict[str, Any] = {
@@ -62,14 +65,13 @@ async def _erase(
     """In the caller's transaction; the stored recording (path or link, "" for none), or
     None when the tenant has no such live call."""
     key = and_(calls.c.tenant_id == tenant_id, calls.c.transaction_id == transaction_id)
-    query = select(calls.c.recording_path, calls.c.recording_file).where(
-        key, calls.c.is_deleted.is_(False)
-    )
+    query = select(calls).where(key, calls.c.is_deleted.is_(False))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
     if row is None:
         return None
+    await _lock_totals(conn, tenant_id, dict(row._mapping))
     for table in (call_users, call_tags, call_evaluations):
         await conn.execute(
             delete(table).where(
@@ -94,6 +96,27 @@ async def _erase(
         )
     )
     return str(row.recording_path or row.recording_file or "")
+
+
+async def _lock_totals(conn: AsyncConnection, tenant_id: str, call: Mapping[str, Any]) -> None:
+    """The call's totals rows locked in the order ingest and the triggers take them (day
+    totals, queues, agents): erasing deletes the agents first, so their trigger would
+    lock the agents' rollups before the call's update locks its day totals, the other
+    way round from a batch storing calls of the same hour (PostgreSQL: a deadlock)."""
+    agents = await conn.execute(
+        select(call_users.c.email, call_users.c.sip_user).where(
+            call_users.c.tenant_id == tenant_id,
+            call_users.c.transaction_id == call["transaction_id"],
+        )
+    )
+    created = call["created_date"]
+    await totals.lock_groups(conn, tenant_id, [call])
+    await rollups.lock(
+        conn,
+        tenant_id,
+        [(created, call["queue_destination"])],
+        [(created, email, sip_user) for email, sip_user in agents],
+    )
 
 
 async def erase(
