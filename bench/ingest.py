@@ -1,6 +1,6 @@
 """Ingest throughput into PostgreSQL, beside the raw floor (COPY of the same rows).
 
-    python -m bench.ingest [--calls 5000] [--senders 50] [--workers 2] [--load wrk|httpx]
+    python -m bench.ingest [--calls 5000] [--senders 16] [--workers 2] [--load wrk|httpx]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--smoke] [--json]
 
 Makes its own database on that server (callhistory_bench_<hex>, dropped at the end),
@@ -9,8 +9,9 @@ and two bare ones for the raw COPY, and N distinct FreeSWITCH calls made from
 tests/fixtures/freeswitch (bench.legs). Then:
 
 - single posts: the real server (`callhistory serve --workers W`, a subprocess) and
-  `--senders` concurrent connections posting legs as mod_json_cdr does
-  (`cdr=<URL-encoded JSON>`, HTTP Basic): posts/s, p50 and p99 latency. From wrk (a C
+  `--senders` (16) concurrent connections posting legs as mod_json_cdr does
+  (`cdr=<URL-encoded JSON>`, HTTP Basic): posts/s, p50 and p99 latency; then the p99
+  again from `--crowd-senders` (50), where each waits longer for its turn. From wrk (a C
   load generator, Debian's `wrk`) for `--post-seconds` when it is installed, so the
   client does not take the server's CPU; else (or `--load httpx`) every leg once from
   httpx clients;
@@ -24,7 +25,9 @@ tests/fixtures/freeswitch (bench.legs). Then:
 - back-fill: the same items as a JSONL file, `callhistory import --format jsonl`, timed
   as the whole subprocess: calls/s.
 
-Targets (2-core machine): ≥ 1,000 posts/s with p99 ≤ 50 ms; ≥ 10,000 calls/s through
+Targets (2-core machine): ≥ 1,000 posts/s with p99 ≤ 50 ms at 16 senders (the p99 at
+50 is reported, not a target: 50 senders that each wait for their answer keep 50 posts in
+flight, so at 1,000 posts/s the mean alone is 50 ms); ≥ 10,000 calls/s through
 batches; back-fill ≥ 40% of the raw COPY rate. The ratio column is ours ÷ raw.
 """
 
@@ -77,10 +80,11 @@ SERVER_START_SECONDS = 60.0
 POSTS = "single posts: throughput"
 P50 = "single posts: p50 latency"
 P99 = "single posts: p99 latency"
+CROWD_P99 = "single posts: p99, more senders"
 BATCHES = "POST /api/cdr batches"
 BACKFILL = "back-fill (callhistory import)"
 RAW = "raw floor: COPY into calls"
-SCENARIOS = (POSTS, P50, P99, BATCHES, BACKFILL, RAW)  # the table's rows, in order
+SCENARIOS = (POSTS, P50, P99, CROWD_P99, BATCHES, BACKFILL, RAW)  # the table's rows, in order
 DIRECTORY_TABLES = (agents, customers, customer_phones, hotlines, queues, price_rates)
 
 AGENT_NAMES = (
@@ -101,7 +105,8 @@ CUSTOMER_NAMES = ("Trần Văn Tiến", "Đỗ Thị Lan", "Phan Quốc Bảo", 
 @dataclass(frozen=True)
 class Options:
     calls: int = 5_000
-    senders: int = 50
+    senders: int = 16  # issue 16's target is stated at 16
+    crowd_senders: int = 50  # the p99 is reported at 50 too
     # The app, not PostgreSQL, uses most of the CPU a post costs: two workers use both
     # cores (interleaved 1-vs-2 runs on the 2-core machine: 2 ahead, within the noise).
     workers: int = 2
@@ -129,6 +134,7 @@ class Options:
         return cls(
             calls=15,
             senders=4,
+            crowd_senders=6,
             workers=1,
             batch_size=10,
             batch_senders=1,
@@ -633,21 +639,19 @@ async def run(options: Options, say: Console | None = None) -> Report:
             posts = tenants["posts"]
             step(f"warming up: {options.warmup_calls} calls")
             await post_legs(base, posts.api_key, _bodies(warmup), options.senders)
+            # two thirds of the calls for the senders of the target, the rest for the crowd
+            split = len(calls) * 2 // 3
             step(f"single posts: {report.posts:,} legs, {options.senders} senders")
             with profiled(options, pid, "posts"):
-                if options.load == "wrk" and wrk.available():
-                    run_posts = await asyncio.to_thread(
-                        post_legs_with_wrk,
-                        base,
-                        posts.api_key,
-                        _bodies(calls),
-                        options.senders,
-                        options.post_seconds,
-                    )
-                else:
-                    run_posts = await post_legs(
-                        base, posts.api_key, _bodies(calls), options.senders
-                    )
+                run_posts = await _post_calls(
+                    options, base, posts.api_key, calls[:split], options.senders
+                )
+            first = calls[:split]
+            stored = len(await stored_rows(url, posts.id, [c.call_id for c in first]))
+            step(f"single posts: {options.crowd_senders} senders")
+            run_crowd = await _post_calls(
+                options, base, posts.api_key, calls[split:], options.crowd_senders, 0.5
+            )
 
             posted_rows = await stored_rows(url, posts.id, [c.call_id for c in calls])
             rows = repeated(posted_rows, options.bulk_calls)
@@ -666,7 +670,8 @@ async def run(options: Options, say: Console | None = None) -> Report:
                     options.batch_senders,
                 )
 
-        report.results += _post_results(report, run_posts, copied, copy_rate, len(posted_rows))
+        report.results += _post_results(report, run_posts, copied, copy_rate, stored, split)
+        report.results.append(_crowd_result(options, run_crowd, copied))
         report.results.append(_batch_result(run_batch, len(items), copy_rate))
         missing = await asyncio.to_thread(import_available)
         if missing:
@@ -701,6 +706,38 @@ async def run(options: Options, say: Console | None = None) -> Report:
     return report
 
 
+async def _post_calls(
+    options: Options,
+    base: str,
+    api_key: str,
+    calls: Sequence[Call],
+    senders: int,
+    share_of_seconds: float = 1.0,
+) -> PostRun:
+    """The calls' legs from `senders`: wrk for a share of --post-seconds, else each once."""
+    bodies = _bodies(calls)
+    if options.load == "wrk" and wrk.available():
+        seconds = options.post_seconds * share_of_seconds
+        return await asyncio.to_thread(post_legs_with_wrk, base, api_key, bodies, senders, seconds)
+    return await post_legs(base, api_key, bodies, senders)
+
+
+def _crowd_result(options: Options, run: PostRun, copied: CopyRun) -> Result:
+    raw99 = percentile(copied.one_row_ms, 0.99)
+    return Result(
+        CROWD_P99,
+        "ms",
+        run.p99_ms,
+        raw=raw99,
+        ratio=run.p99_ms / raw99,
+        work=f"{run.posts:,} posts ({run.tool}, {options.crowd_senders} senders), "
+        f"{_rate(run.posts, run.seconds):,.0f} posts/s, p50 {run.p50_ms:.1f} ms",
+        note="reported, not a target: each sender waits for its answer, so more senders "
+        "wait longer for their turn",
+        problem=f"failures: {run.failures}" if run.failures else "",
+    )
+
+
 @contextlib.contextmanager
 def profiled(options: Options, pid: int, scenario: str) -> Iterator[None]:
     """py-spy on the server for the block, when --profile names a folder."""
@@ -731,14 +768,15 @@ def _missing(scenario: str, why: str) -> Result:
 
 
 def _post_results(
-    report: Report, run: PostRun, copied: CopyRun, copy_rate: float, stored: int
+    report: Report, run: PostRun, copied: CopyRun, copy_rate: float, stored: int, posted: int
 ) -> list[Result]:
+    """The first run's rows: `posted` calls offered, `stored` of them stored."""
     posts_rate = _rate(run.posts, run.seconds)
     problems = []
     if run.failures:
         problems.append(f"failures: {run.failures}")
-    if run.tool == "httpx" and stored != report.calls:
-        problems.append(f"{stored:,} of {report.calls:,} calls stored")
+    if run.tool == "httpx" and stored != posted:
+        problems.append(f"{stored:,} of {posted:,} calls stored")
     problem = "; ".join(problems)
     if run.tool == "wrk":
         # Timed, not counted: calls complete or not, as the stored rows show.
@@ -747,8 +785,8 @@ def _post_results(
         if run.wraps:
             work += f" ({run.wraps} slice(s) posted again: re-sends)"
     else:
-        calls_rate = _rate(report.calls, run.seconds)
-        work = f"{run.posts:,} posts, {report.calls:,} calls, {run.seconds:.2f} s"
+        calls_rate = _rate(posted, run.seconds)
+        work = f"{run.posts:,} posts, {posted:,} calls, {run.seconds:.2f} s"
     raw50, raw99 = percentile(copied.one_row_ms, 0.50), percentile(copied.one_row_ms, 0.99)
     latency_work = f"{run.posts:,} posts ({run.tool}, {report.options.senders} senders)"
     return [
@@ -851,7 +889,8 @@ def table(report: Report) -> Table:
     o = report.options
     grid = Table(
         title=f"ingest into PostgreSQL: {report.calls:,} calls ({report.posts:,} legs), "
-        f"{o.workers} server worker(s), {o.senders} senders, {os.cpu_count()} CPUs",
+        f"{o.workers} server worker(s), {o.senders} senders (then {o.crowd_senders}), "
+        f"{os.cpu_count()} CPUs",
         title_justify="left",
     )
     for column in ("scenario", "figure", "target", "met", "raw COPY (same rows)", "ours ÷ raw"):
@@ -888,7 +927,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, bool]:
         prog="python -m bench.ingest", description=__doc__.split("\n\n")[0] if __doc__ else ""
     )
     parser.add_argument("--calls", type=int, help="calls to ingest per scenario (5,000)")
-    parser.add_argument("--senders", type=int, help="concurrent single-post senders (50)")
+    parser.add_argument("--senders", type=int, help="concurrent single-post senders (16)")
+    parser.add_argument(
+        "--crowd-senders", type=int, help="senders of the second, reported p99 (50)"
+    )
     parser.add_argument("--workers", type=int, help="server worker processes (2)")
     parser.add_argument(
         "--load",
@@ -922,6 +964,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, bool]:
         for name in (
             "calls",
             "senders",
+            "crowd_senders",
             "workers",
             "batch_size",
             "batch_senders",
