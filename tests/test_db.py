@@ -1,14 +1,13 @@
-"""`among`: one statement text whatever the number of values, the same rows as IN;
-`checks_planned_once`: where PostgreSQL may keep plans."""
+"""`among`: one statement text whatever the number of values, the same rows as IN; the
+legs' compression."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.db import among, checks_planned_once, writing
+from callhistory.db import among
 from callhistory.schema import tenants
 
 
@@ -48,29 +47,6 @@ def test_one_statement_text_for_any_number_of_values_on_postgresql() -> None:
     assert "= ANY" in text(["a"], pg)
     # SQLite has no arrays: an IN list, rendered per length at run time, and no `= 1`
     assert text(["a"], sqlite.dialect()).rstrip().endswith("IN (__[POSTCOMPILE_id_1])")
-
-
-async def _plan_cache_mode(conn: AsyncConnection) -> str:
-    return str((await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar())
-
-
-async def test_inserts_keep_their_checks_plans_and_nothing_else(engine: AsyncEngine) -> None:
-    """Inside checks_planned_once PostgreSQL may keep plans (foreign-key checks); before,
-    after, and after a failure rolled back, every statement is planned for its values."""
-    if engine.dialect.name != "postgresql":
-        async with writing(engine) as conn, checks_planned_once(conn):
-            return  # nothing to set: SQLite plans each statement itself
-    async with writing(engine) as conn:
-        assert await _plan_cache_mode(conn) == "force_custom_plan"
-        async with checks_planned_once(conn):
-            assert await _plan_cache_mode(conn) == "auto"
-        assert await _plan_cache_mode(conn) == "force_custom_plan"
-        with pytest.raises(DBAPIError):
-            async with conn.begin_nested(), checks_planned_once(conn):
-                await conn.exec_driver_sql("SELECT 1 / 0")
-        assert await _plan_cache_mode(conn) == "force_custom_plan"
-    async with engine.connect() as conn:
-        assert await _plan_cache_mode(conn) == "force_custom_plan"
 
 
 async def test_the_legs_documents_are_compressed_with_lz4(engine: AsyncEngine) -> None:

@@ -58,27 +58,11 @@ _JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 # Prepared statements planned for their values every time: after five runs PostgreSQL
 # may keep one generic plan, blind to which tenant, agent or window it serves (at 10 M
 # calls a search by agent went from 20 ms to 230 ms that way). Planning costs ~1 ms.
+# It applies to the foreign-key checks PostgreSQL runs for each inserted row too (28 µs
+# a row against 8 with generic plans), and that stays so: letting the inserts keep
+# generic plans froze, on a young table whose statistics still said empty, a check
+# that scanned the whole table (batches slowed tenfold as the table grew, 2026-12-07).
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-
-
-@asynccontextmanager
-async def checks_planned_once(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Inserts whose foreign-key checks may keep their plans (PostgreSQL; else nothing).
-
-    The database checks each inserted row's foreign keys with a query of its own, which
-    SERVER_SETTINGS would plan anew every time: 28 µs a row against 8, a fifth of a
-    batch's rate. Only inside this block: our own statements stay planned for their
-    values, since a generic plan made while a table was small (before autovacuum's
-    ANALYZE) kept scanning it when it was not, 0.5 s a batch in bench.ingest. Reset on
-    success only: a failure rolls the transaction or savepoint back, and the setting
-    with it.
-    """
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
-    yield
-    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import totals
 from callhistory.calls.store import change, tag_ids_for
-from callhistory.db import among, checks_planned_once, new_id, now_ms
+from callhistory.db import among, new_id, now_ms
 from callhistory.ingest.records import CallRecord
 from callhistory.ingest.store import (
     AgentsRewrite,
@@ -298,10 +298,9 @@ async def _insert(conn: AsyncConnection, tenant_id: str, entries: list[Entry]) -
                     "created_date": created,
                 }
             )
-    async with checks_planned_once(conn):  # a foreign-key check per agent and tag row
-        await insert_rows(conn, calls, call_rows)
-        await insert_rows(conn, call_users, user_rows)
-        await insert_rows(conn, call_tags, tag_rows)
+    await insert_rows(conn, calls, call_rows)
+    await insert_rows(conn, call_users, user_rows)
+    await insert_rows(conn, call_tags, tag_rows)
 
 
 async def _update(

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import among, checks_planned_once, now_ms
+from callhistory.db import among, now_ms
 from callhistory.ingest import lookups
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.enrich import RecordingUrls, enrich
@@ -121,10 +121,9 @@ async def _keep(
     if conn.dialect.name == "postgresql":
         # One statement text whatever the number of legs (an executemany with RETURNING
         # renders a VALUES list per row count: a new prepared statement for each).
-        async with checks_planned_once(conn):
-            inserted: Sequence[Any] = await insert_rows(
-                conn, cdr_legs, rows, tail="ON CONFLICT DO NOTHING RETURNING call_id, leg_uuid"
-            )
+        inserted: Sequence[Any] = await insert_rows(
+            conn, cdr_legs, rows, tail="ON CONFLICT DO NOTHING RETURNING call_id, leg_uuid"
+        )
     else:
         result = await conn.execute(
             sqlite.insert(cdr_legs)
