@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
@@ -159,6 +160,31 @@ async def test_batches_that_insert_and_update_the_same_groups_do_not_deadlock(
     assert await _mismatches(engine, tenant.id) == []
 
 
+Writer = Callable[[int], Awaitable[None]]
+
+
+async def _race(
+    engine: AsyncEngine,
+    tenant_id: str,
+    caplog: pytest.LogCaptureFixture,
+    rounds: int,
+    *writers: Writer,
+) -> None:
+    """The writers side by side, round after round: no batch fell back to one call at a
+    time (what a deadlock costs), and the totals stayed exact."""
+    caplog.set_level(logging.INFO, logger="callhistory")
+    for round_ in range(rounds):
+        await asyncio.gather(*(write(round_) for write in writers))
+    assert "fell back" not in caplog.text
+    assert await _mismatches(engine, tenant_id) == []
+
+
+def _agent_call(tx: str, at: int, agent: str, disposition: str = "answered") -> Entry:
+    """An inbound call at `at` taken by the agent of extension `agent`."""
+    record = CallRecord(tx, at, "inbound", disposition, "0912345678", "1900", sip_user=agent)
+    return Entry(replace(record, agents=(AgentOnCall(sip_user=agent),)))
+
+
 async def test_a_batch_of_changes_only_takes_the_totals_in_the_triggers_order(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -189,11 +215,7 @@ async def test_a_batch_of_changes_only_takes_the_totals_in_the_triggers_order(
             entries = [Entry(queued(tx)) for tx in stored[round_ * 4 + 2 : round_ * 4 + 4]]
             assert await store_calls(conn, tenant.id, entries) == ["updated"] * 2
 
-    caplog.set_level(logging.INFO, logger="callhistory")
-    for round_ in range(10):
-        await asyncio.gather(inserts_and_changes(round_), changes_only(round_))
-    assert "fell back" not in caplog.text
-    assert await _mismatches(engine, tenant.id) == []
+    await _race(engine, tenant.id, caplog, 10, inserts_and_changes, changes_only)
 
 
 async def test_a_call_moved_to_another_hour_and_agent_locks_both_pairs_first(
@@ -208,10 +230,7 @@ async def test_a_call_moved_to_another_hour_and_agent_locks_both_pairs_first(
     tenant = await make_tenant(engine)
     hour = (now_ms() // DAY_MS - 2) * DAY_MS + 3_600_000
 
-    def call(tx: str, at: int, agent: str, disposition: str) -> Entry:
-        record = CallRecord(tx, at, "inbound", disposition, "0912345678", "1900", sip_user=agent)
-        return Entry(replace(record, agents=(AgentOnCall(sip_user=agent),)))
-
+    call = _agent_call
     moving = [str(uuid.uuid4()) for _ in range(20)]  # hour 0, agent 103: to hour 1, agent 102
     elsewhere = [str(uuid.uuid4()) for _ in range(20)]  # hour 5, agent 104, apart from both
     async with writing(engine) as conn:
@@ -235,11 +254,7 @@ async def test_a_call_moved_to_another_hour_and_agent_locks_both_pairs_first(
                 conn, tenant.id, [call(moving[round_], hour + 3_600_000, "102", "cancelled")]
             )
 
-    caplog.set_level(logging.INFO, logger="callhistory")
-    for round_ in range(20):
-        await asyncio.gather(inserts_and_changes(round_), moves(round_))
-    assert "fell back" not in caplog.text
-    assert await _mismatches(engine, tenant.id) == []
+    await _race(engine, tenant.id, caplog, 20, inserts_and_changes, moves)
 
 
 async def test_erasing_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlock(
@@ -254,8 +269,7 @@ async def test_erasing_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlo
     at = (now_ms() // DAY_MS - 2) * DAY_MS + 3_600_000
 
     def call(tx: str) -> Entry:
-        record = CallRecord(tx, at, "inbound", "answered", "0912345678", "1900", sip_user="101")
-        return Entry(replace(record, agents=(AgentOnCall(sip_user="101"),)))
+        return _agent_call(tx, at, "101")
 
     doomed = [str(uuid.uuid4()) for _ in range(20)]
     changed = [str(uuid.uuid4()) for _ in range(20)]
@@ -271,8 +285,4 @@ async def test_erasing_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlo
     async def erase(round_: int) -> None:
         assert await deletion.erase(engine, get_settings(), tenant.id, doomed[round_], "test")
 
-    caplog.set_level(logging.INFO, logger="callhistory")
-    for round_ in range(20):
-        await asyncio.gather(batch(round_), erase(round_))
-    assert "fell back" not in caplog.text
-    assert await _mismatches(engine, tenant.id) == []
+    await _race(engine, tenant.id, caplog, 20, batch, erase)
