@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.ingest import pipeline, queue
@@ -42,9 +43,9 @@ async def test_concurrent_posts_share_transactions(
     batches: list[int] = []
     real = queue.store_legs
 
-    async def counted(conn: Any, tenant_id: str, posted: Any, recordings: Any) -> Any:
+    async def counted(conn: Any, tenant_id: str, posted: Any, recordings: Any, **kw: Any) -> Any:
         batches.append(len(posted))
-        return await real(conn, tenant_id, posted, recordings)
+        return await real(conn, tenant_id, posted, recordings, **kw)
 
     monkeypatch.setattr(queue, "store_legs", counted)
     answers = await _post_all(client, tenant.api_key, LEGS)
@@ -68,12 +69,13 @@ async def test_a_refused_call_fails_only_its_own_post(
         "transaction_id"
     ]
 
-    async def refusing(conn: Any, tenant_id: str, entries: Any) -> Any:
-        outcomes = await store_calls(conn, tenant_id, entries)
-        return [
-            None if e.transaction_id == refused_call else o
-            for e, o in zip(entries, outcomes, strict=True)
-        ]
+    async def refusing(conn: Any, tenant_id: str, entries: Any, *, isolated: bool) -> Any:
+        ids = [e.transaction_id for e in entries]
+        if refused_call in ids and not isolated:
+            # As the database would: the statement fails and spoils the transaction.
+            raise DBAPIError("INSERT …", None, Exception("value out of range"))
+        outcomes = await store_calls(conn, tenant_id, entries, isolated=isolated)
+        return [None if tx == refused_call else o for tx, o in zip(ids, outcomes, strict=True)]
 
     monkeypatch.setattr(pipeline, "store_calls", refusing)
     other = "outbound-answered-aleg"
@@ -98,12 +100,14 @@ async def test_a_failed_shared_transaction_stores_each_post_alone(
     real = queue.store_legs
     shared_failures = 0
 
-    async def failing_when_shared(conn: Any, tenant_id: str, posted: Any, recordings: Any) -> Any:
+    async def failing_when_shared(
+        conn: Any, tenant_id: str, posted: Any, recordings: Any, **kw: Any
+    ) -> Any:
         nonlocal shared_failures
         if len(posted) > 1:
             shared_failures += 1
             raise RuntimeError("one of them is bad")
-        return await real(conn, tenant_id, posted, recordings)
+        return await real(conn, tenant_id, posted, recordings, **kw)
 
     monkeypatch.setattr(queue, "store_legs", failing_when_shared)
     answers = await _post_all(client, tenant.api_key, LEGS)

@@ -172,8 +172,7 @@ async def store_checked(
     if not checked:
         return []
     async with writing(engine) as conn:
-        numbers = [n for c in checked for n in (c.call.caller_number, c.call.destination_number)]
-        cache = await lookups.load(conn, tenant_id, numbers)
+        cache = await lookups.load(conn, tenant_id, [item.call for item in checked])
         entries = []
         for item in checked:
             record = await enrich(

@@ -84,11 +84,17 @@ class Entry:
 
 
 async def store_calls(
-    conn: AsyncConnection, tenant_id: str, entries: Sequence[Entry]
+    conn: AsyncConnection, tenant_id: str, entries: Sequence[Entry], *, isolated: bool = True
 ) -> list[Outcome | None]:
-    """Each entry's outcome, in order; None where the database refused that entry."""
+    """Each entry's outcome, in order; None where the database refused that entry.
+
+    `isolated=False`: no SAVEPOINT and no fallback, a refusal raises and spoils the
+    transaction; for a caller that stores everything again on its own then (ingest.queue),
+    two round trips fewer."""
     if not entries:
         return []
+    if not isolated:
+        return await _together(conn, tenant_id, entries)
     try:
         async with conn.begin_nested():
             return await _together(conn, tenant_id, entries)

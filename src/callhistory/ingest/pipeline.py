@@ -18,7 +18,7 @@ from callhistory.ingest.enrich import RecordingUrls, enrich
 from callhistory.ingest.formats.freeswitch import Leg, parse_leg
 from callhistory.ingest.formats.freeswitch_merge import merge
 from callhistory.ingest.store import Outcome
-from callhistory.rows import insert_rows
+from callhistory.rows import insert_sql
 from callhistory.schema import cdr_legs
 
 MAX_CALLS_PER_QUERY = 1000
@@ -72,42 +72,48 @@ async def store_legs(
     tenant_id: str,
     posted: Sequence[PostedLeg],
     recordings: RecordingUrls,
+    *,
+    isolated: bool = True,
 ) -> list[Outcome | None]:
     """Keep the legs (a leg seen before is kept as first seen), then recompute each of
     their calls from every leg kept so far, in the caller's transaction: a 2xx that
     follows its commit means the call is stored.
 
     Each leg's outcome is what it would have been posted alone, in order: the legs of one
-    call in one batch make one entry each, merged from the legs before it and itself."""
+    call in one batch make one entry each, merged from the legs before it and itself.
+    `isolated`: as bulk.store_calls's."""
     if not posted:
         return []
     call_ids = list(dict.fromkeys(p.leg.call_id for p in posted))
     await lock_calls(conn, tenant_id, call_ids)
-    added = await _keep(conn, tenant_id, posted)
-    before = await _legs_before(conn, tenant_id, call_ids, added)
+    if conn.dialect.name == "postgresql":
+        added, before = await _keep_and_read(conn, tenant_id, call_ids, posted)
+    else:
+        added = await _keep(conn, tenant_id, posted)
+        before = await _legs_before(conn, tenant_id, call_ids, added)
     merged = []
     for item in posted:
         legs = before[item.leg.call_id]
         if item.key in added and added[item.key] is item:
             legs.append(item.leg)  # the first post of a new leg: from here on, it counts
         merged.append(merge(legs))
-    numbers = {n for call in merged for n in (call.caller_number, call.destination_number)}
-    cache = await lookups.load(conn, tenant_id, numbers)
+    cache = await lookups.load(conn, tenant_id, merged)
     entries = [
         Entry(await enrich(conn, tenant_id, call, recordings, cache=cache)) for call in merged
     ]
-    return await store_calls(conn, tenant_id, entries)
+    return await store_calls(conn, tenant_id, entries, isolated=isolated)
 
 
-async def _keep(
-    conn: AsyncConnection, tenant_id: str, posted: Sequence[PostedLeg]
-) -> dict[tuple[str, str], PostedLeg]:
-    """Insert the legs not kept yet; the posts whose leg this insert added, by key."""
+def _first_posts(posted: Sequence[PostedLeg]) -> dict[tuple[str, str], PostedLeg]:
     first: dict[tuple[str, str], PostedLeg] = {}
     for item in posted:
         first.setdefault(item.key, item)
+    return first
+
+
+def _leg_rows(tenant_id: str, first: dict[tuple[str, str], PostedLeg]) -> list[dict[str, Any]]:
     received = now_ms()
-    rows = [
+    return [
         {
             "tenant_id": tenant_id,
             "call_id": call_id,
@@ -118,21 +124,51 @@ async def _keep(
         }
         for (call_id, uuid), item in first.items()
     ]
-    if conn.dialect.name == "postgresql":
-        # One statement text whatever the number of legs (an executemany with RETURNING
-        # renders a VALUES list per row count: a new prepared statement for each).
-        inserted: Sequence[Any] = await insert_rows(
-            conn, cdr_legs, rows, tail="ON CONFLICT DO NOTHING RETURNING call_id, leg_uuid"
-        )
-    else:
-        result = await conn.execute(
-            sqlite.insert(cdr_legs)
-            .on_conflict_do_nothing()
-            .returning(cdr_legs.c.call_id, cdr_legs.c.leg_uuid),
-            rows,
-        )
-        inserted = list(result)
-    return {(call_id, uuid): first[(call_id, uuid)] for call_id, uuid in inserted}
+
+
+async def _keep_and_read(
+    conn: AsyncConnection, tenant_id: str, call_ids: list[str], posted: Sequence[PostedLeg]
+) -> tuple[dict[tuple[str, str], PostedLeg], dict[str, list[Leg]]]:
+    """_keep and _legs_before in one round trip (PostgreSQL). The read sees the rows as
+    they were when the statement began, after the calls' locks: every leg committed
+    before, and none of those its own insert adds."""
+    first = _first_posts(posted)
+    insert, params = insert_sql(
+        cdr_legs,
+        _leg_rows(tenant_id, first),
+        tail="ON CONFLICT DO NOTHING RETURNING call_id, leg_uuid",
+    )
+    tenant, ids = len(params) + 1, len(params) + 2
+    statement = (
+        f"WITH added AS ({insert}) SELECT call_id, leg_uuid, NULL FROM added"  # noqa: S608 - no input in the text
+        f" UNION ALL SELECT call_id, leg_uuid, document FROM cdr_legs"
+        f" WHERE tenant_id = ${tenant}::varchar AND source = 'freeswitch'"
+        f" AND call_id = ANY(${ids}::varchar[])"
+    )
+    rows: list[Any] = list(await conn.exec_driver_sql(statement, (*params, tenant_id, call_ids)))
+    added: dict[tuple[str, str], PostedLeg] = {}
+    before: dict[str, list[Leg]] = {call_id: [] for call_id in call_ids}
+    for call_id, uuid, document in rows:
+        if document is None:
+            added[(call_id, uuid)] = first[(call_id, uuid)]
+        else:
+            before[call_id].append(parse_leg(orjson.loads(document)))
+    return added, before
+
+
+async def _keep(
+    conn: AsyncConnection, tenant_id: str, posted: Sequence[PostedLeg]
+) -> dict[tuple[str, str], PostedLeg]:
+    """Insert the legs not kept yet; the posts whose leg this insert added, by key (SQLite:
+    PostgreSQL reads the legs before in the same statement, see _keep_and_read)."""
+    first = _first_posts(posted)
+    result = await conn.execute(
+        sqlite.insert(cdr_legs)
+        .on_conflict_do_nothing()
+        .returning(cdr_legs.c.call_id, cdr_legs.c.leg_uuid),
+        _leg_rows(tenant_id, first),
+    )
+    return {(call_id, uuid): first[(call_id, uuid)] for call_id, uuid in result}
 
 
 async def _legs_before(

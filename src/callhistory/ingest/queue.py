@@ -102,6 +102,8 @@ class LegQueue:
                     tenant_id,
                     [batch[i].posted for i in indexes],
                     batch[indexes[0]].recordings,
+                    # Should the database refuse a call, _store stores each post alone.
+                    isolated=len(batch) == 1,
                 )
                 outcome_of.update(zip(indexes, outcomes, strict=True))
         return [outcome_of[i] for i in range(len(batch))]

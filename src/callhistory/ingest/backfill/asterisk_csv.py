@@ -133,8 +133,7 @@ async def store_asterisk_rows(
         for call_id, document in found:
             by_call[call_id].append(CdrRow.from_document(orjson.loads(document)))
     merged = [merge_asterisk(kept) for kept in by_call.values() if kept]
-    numbers = [n for call in merged for n in (call.caller_number, call.destination_number)]
-    cache = await lookups.load(conn, tenant_id, numbers)
+    cache = await lookups.load(conn, tenant_id, merged)
     entries = [
         Entry(await enrich(conn, tenant_id, call, recordings, pbx_type=ASTERISK, cache=cache))
         for call in merged
