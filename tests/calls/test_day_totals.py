@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callhistory.calls import deletion, queries, totals
+from callhistory.calls import deletion, queries, retention, totals
 from callhistory.calls.params import DAY_MS, CallFilter
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
@@ -257,32 +257,43 @@ async def test_a_call_moved_to_another_hour_and_agent_locks_both_pairs_first(
     await _race(engine, tenant.id, caplog, 20, inserts_and_changes, moves)
 
 
-async def test_erasing_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlock(
-    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("deleter", ["erase", "prune"])
+async def test_deleting_beside_a_batch_of_the_same_hour_and_agent_does_not_deadlock(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture, deleter: str
 ) -> None:
-    """Erasing deletes the call's agents before the call: unless it locks the call's day
-    totals and rollups first, in ingest's order, it holds the agent's rollup row and waits
-    for the day totals a batch of that hour holds while the batch waits for the agent's."""
+    """Erasure and retention delete a call's agents before the call: unless they lock the
+    call's day totals and rollups first, in ingest's order, they hold the agent's rollup
+    row and wait for the day totals a batch of that hour holds while the batch waits for
+    the agent's (retention meets such a batch when old calls are imported while older
+    ones are pruned)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("the totals' locks are PostgreSQL's")
     tenant = await make_tenant(engine)
     at = (now_ms() // DAY_MS - 2) * DAY_MS + 3_600_000
-
-    def call(tx: str) -> Entry:
-        return _agent_call(tx, at, "101")
-
-    doomed = [str(uuid.uuid4()) for _ in range(20)]
+    doomed = [str(uuid.uuid4()) for _ in range(20)]  # the hour's oldest calls
     changed = [str(uuid.uuid4()) for _ in range(20)]
     async with writing(engine) as conn:
-        await store_calls(conn, tenant.id, [call(tx) for tx in (*doomed, *changed)])
+        await store_calls(
+            conn,
+            tenant.id,
+            [
+                *(_agent_call(tx, at + i, "101") for i, tx in enumerate(doomed)),
+                *(_agent_call(tx, at + 1_000, "101") for tx in changed),
+            ],
+        )
 
     async def batch(round_: int) -> None:
-        entries = [call(str(uuid.uuid4())) for _ in range(3)]
-        entries.append(replace(call(changed[round_]), overrides={"bill_sec": round_ + 1}))
+        entries = [_agent_call(str(uuid.uuid4()), at + 1_000, "101") for _ in range(3)]
+        moved = _agent_call(changed[round_], at + 1_000, "101")
+        entries.append(replace(moved, overrides={"bill_sec": round_ + 1}))
         async with writing(engine) as conn:
             assert await store_calls(conn, tenant.id, entries) == ["stored"] * 3 + ["updated"]
 
-    async def erase(round_: int) -> None:
-        assert await deletion.erase(engine, get_settings(), tenant.id, doomed[round_], "test")
+    async def remove(round_: int) -> None:
+        settings = get_settings()
+        if deleter == "erase":
+            assert await deletion.erase(engine, settings, tenant.id, doomed[round_], "test")
+        else:  # the oldest call, created before the batch's: a doomed one each round
+            assert await retention.prune_calls(engine, settings, tenant.id, at + 500, 1) == 1
 
-    await _race(engine, tenant.id, caplog, 20, batch, erase)
+    await _race(engine, tenant.id, caplog, 20, batch, remove)

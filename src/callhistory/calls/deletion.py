@@ -13,7 +13,7 @@ The recording file is removed after the commit, when it is in our folder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.calls import totals
 from callhistory.config import Settings
-from callhistory.db import now_ms, writing
+from callhistory.db import among, now_ms, writing
 from callhistory.recordings import sources
 from callhistory.schema import (
     call_deletions,
@@ -71,7 +71,7 @@ async def _erase(
     row = (await conn.execute(query)).first()
     if row is None:
         return None
-    await _lock_totals(conn, tenant_id, dict(row._mapping))
+    await lock_totals(conn, tenant_id, [dict(row._mapping)])
     for table in (call_users, call_tags, call_evaluations):
         await conn.execute(
             delete(table).where(
@@ -98,24 +98,28 @@ async def _erase(
     return str(row.recording_path or row.recording_file or "")
 
 
-async def _lock_totals(conn: AsyncConnection, tenant_id: str, call: Mapping[str, Any]) -> None:
-    """The call's totals rows locked in the order ingest and the triggers take them (day
-    totals, queues, agents): erasing deletes the agents first, so their trigger would
-    lock the agents' rollups before the call's update locks its day totals, the other
-    way round from a batch storing calls of the same hour (PostgreSQL: a deadlock)."""
+async def lock_totals(
+    conn: AsyncConnection, tenant_id: str, stored: Sequence[Mapping[str, Any]]
+) -> None:
+    """The stored calls' totals rows locked in the order ingest and the triggers take them
+    (day totals, queues, agents), for a writer that deletes their agents before the calls
+    (erasure, retention): their trigger would lock the agents' rollups before the calls'
+    own statement locks their day totals, the other way round from a batch storing calls
+    of the same hours (PostgreSQL: a deadlock)."""
+    if conn.dialect.name != "postgresql" or not stored:
+        return
+    created = {call["transaction_id"]: call["created_date"] for call in stored}
     agents = await conn.execute(
-        select(call_users.c.email, call_users.c.sip_user).where(
-            call_users.c.tenant_id == tenant_id,
-            call_users.c.transaction_id == call["transaction_id"],
+        select(call_users.c.transaction_id, call_users.c.email, call_users.c.sip_user).where(
+            call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, list(created))
         )
     )
-    created = call["created_date"]
-    await totals.lock_groups(conn, tenant_id, [call])
+    await totals.lock_groups(conn, tenant_id, stored)
     await rollups.lock(
         conn,
         tenant_id,
-        [(created, call["queue_destination"])],
-        [(created, email, sip_user) for email, sip_user in agents],
+        [(call["created_date"], call["queue_destination"]) for call in stored],
+        [(created[tx], email, sip_user) for tx, email, sip_user in agents],
     )
 
 

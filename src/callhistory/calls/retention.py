@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from callhistory.calls.deletion import lock_totals
 from callhistory.config import Settings
 from callhistory.db import among, writing
 from callhistory.recordings import sources
@@ -29,19 +30,18 @@ DAY_MS = 86_400_000
 
 async def _oldest(
     conn: AsyncConnection, tenant_id: str, before: int, batch: int, *conds: Any
-) -> tuple[list[str], list[str]]:
-    """The ids of up to `batch` of the tenant's oldest calls created before `before`
-    (and `conds`), and the recordings they name (paths, else links)."""
-    rows = (
-        await conn.execute(
-            select(calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
-            .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, *conds)
-            .order_by(calls.c.created_date)
-            .limit(batch)
-        )
-    ).all()
-    stored = [r.recording_path or r.recording_file for r in rows]
-    return [r.transaction_id for r in rows], [path for path in stored if path]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Up to `batch` of the tenant's oldest calls created before `before` (and `conds`),
+    and the recordings they name (paths, else links)."""
+    query = (
+        select(calls)
+        .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, *conds)
+        .order_by(calls.c.created_date)
+        .limit(batch)
+    )
+    found = [dict(row) for row in (await conn.execute(query)).mappings()]
+    stored = [r["recording_path"] or r["recording_file"] for r in found]
+    return found, [path for path in stored if path]
 
 
 async def _remove_files(settings: Settings, stored: list[str]) -> None:
@@ -55,8 +55,10 @@ async def prune_calls(
 ) -> int:
     """Delete up to `batch` of the tenant's calls created before `before`; how many."""
     async with writing(engine) as conn:
-        ids, stored = await _oldest(conn, tenant_id, before, batch)
+        oldest, stored = await _oldest(conn, tenant_id, before, batch)
+        ids = [call["transaction_id"] for call in oldest]
         if ids:
+            await lock_totals(conn, tenant_id, oldest)
             await conn.execute(
                 delete(cdr_legs).where(
                     cdr_legs.c.tenant_id == tenant_id, among(cdr_legs.c.call_id, ids)
@@ -84,7 +86,8 @@ async def prune_recordings(
     before `before`; how many."""
     recorded = or_(calls.c.recording_path.is_not(None), calls.c.recording_file.is_not(None))
     async with writing(engine) as conn:
-        ids, stored = await _oldest(conn, tenant_id, before, batch, recorded)
+        oldest, stored = await _oldest(conn, tenant_id, before, batch, recorded)
+        ids = [call["transaction_id"] for call in oldest]
         if ids:
             await conn.execute(
                 update(calls)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls import queries
+from callhistory.calls import parts, queries
 from callhistory.calls.params import Paging
 from callhistory.calls.queries import CallView
 from callhistory.dashboard.filters import View
@@ -47,14 +47,20 @@ async def page(
     if not total.items:
         return total, []
     paging = Paging(view.page, view.size)
-    keys = await conn.execute(
-        select(calls.c.transaction_id)
-        .where(*queries.where(tenant_id, f))
-        .order_by(*_order(view))  # type: ignore[arg-type]
-        .limit(paging.size)
-        .offset(paging.offset)
-    )
-    return total, await queries.in_order(conn, tenant_id, list(keys.scalars()))
+    keys = None
+    if view.sort != "duration" and view.order != "asc":
+        # newest first, as the API: by agents or tags, from their own rows (calls.parts)
+        keys = await parts.page_keys(conn, tenant_id, f, paging)
+    if keys is None:
+        rows = await conn.execute(
+            select(calls.c.transaction_id)
+            .where(*queries.where(tenant_id, f))
+            .order_by(*_order(view))  # type: ignore[arg-type]
+            .limit(paging.size)
+            .offset(paging.offset)
+        )
+        keys = list(rows.scalars())
+    return total, await queries.in_order(conn, tenant_id, keys)
 
 
 async def choices(conn: AsyncConnection, tenant_id: str) -> Choices:
