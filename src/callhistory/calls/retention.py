@@ -14,6 +14,7 @@ callhistory.retention.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -28,13 +29,23 @@ from callhistory.schema import call_users, calls, cdr_legs
 DAY_MS = 86_400_000
 
 
+# What forgetting a recording reads of a call; deleting a call reads it whole (the
+# columns its totals are grouped by, to lock them first).
+_RECORDING = (calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)
+
+
 async def _oldest(
-    conn: AsyncConnection, tenant_id: str, before: int, batch: int, *conds: Any
+    conn: AsyncConnection,
+    tenant_id: str,
+    before: int,
+    batch: int,
+    *conds: Any,
+    columns: Sequence[Any] = _RECORDING,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Up to `batch` of the tenant's oldest calls created before `before` (and `conds`),
-    and the recordings they name (paths, else links)."""
+    their `columns`, and the recordings they name (paths, else links)."""
     query = (
-        select(calls)
+        select(*columns)
         .where(calls.c.tenant_id == tenant_id, calls.c.created_date < before, *conds)
         .order_by(calls.c.created_date)
         .limit(batch)
@@ -55,7 +66,7 @@ async def prune_calls(
 ) -> int:
     """Delete up to `batch` of the tenant's calls created before `before`; how many."""
     async with writing(engine) as conn:
-        oldest, stored = await _oldest(conn, tenant_id, before, batch)
+        oldest, stored = await _oldest(conn, tenant_id, before, batch, columns=[calls])
         ids = [call["transaction_id"] for call in oldest]
         if ids:
             await lock_totals(conn, tenant_id, oldest)
