@@ -1,15 +1,14 @@
 """Reading calls: the filter as SQL, a page of rows, and the rows each call needs.
 
-A page costs a constant number of queries whatever its size: the count, the page, then
-the agents and the tags of all the page's calls at once.
+A page costs three statements whatever its size: the count, the page's keys, then the
+page's calls, each with its agents, tags and evaluations as JSON; a call by its id, one.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, literal, or_, select
@@ -20,7 +19,7 @@ from callhistory.calls import parts, totals
 from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter, Paging
 from callhistory.calls.quality import quality_conditions
-from callhistory.db import among
+from callhistory.db import among, json_rows
 from callhistory.evaluations import queries as evaluation_queries
 from callhistory.evaluations.queries import Evaluation
 from callhistory.phones import keyword_number, looks_like_number
@@ -118,10 +117,32 @@ def on_call(tenant_id: str, scope: str | None) -> list[ColumnElement[bool]]:
     ]
 
 
+class UserRow(NamedTuple):
+    """A call_users row (all but tenant_id), as a call's view reads it."""
+
+    transaction_id: str
+    position: int
+    created_date: int
+    agent_id: str | None
+    email: str | None
+    user_uuid: str | None
+    sip_user: str | None
+    full_name: str
+    full_name_unsigned: str
+    note: str | None
+    note_created_date: int | None
+
+
+_USER_COLUMNS = tuple(call_users.c[name] for name in UserRow._fields)
+_USER_POSITION = UserRow._fields.index("position")
+# sorted as they read: each owner's tags in the order they were given
+_TAG_COLUMNS = (call_tags.c.user_position, call_tags.c.position, tags.c.id, tags.c.name)
+
+
 @dataclass
 class CallUser:
     position: int
-    row: Row[Any]
+    row: UserRow
     tags: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
 
 
@@ -266,82 +287,74 @@ async def in_order(
     return [found[t] for t in transaction_ids if t in found]
 
 
+def _with_parts(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """The calls `conditions` select, each with its agents, tags and evaluations as JSON
+    (`json_rows`): one statement, where reading the parts on their own took three more."""
+    owned = and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id)
+    return select(
+        calls,
+        _of_the_call(call_users, *_USER_COLUMNS).label("parts_users"),
+        _of_the_call(call_tags, *_TAG_COLUMNS, joined=(tags, owned)).label("parts_tags"),
+        evaluation_queries.of_each_call(calls).label("parts_evaluations"),
+    ).where(*conditions)
+
+
+def _of_the_call(
+    table: Table, *columns: ColumnElement[Any], joined: tuple[Table, Any] | None = None
+) -> Any:
+    source: Any = table if joined is None else table.join(*joined)
+    return (
+        select(json_rows(*columns))
+        .select_from(source)
+        .where(
+            table.c.tenant_id == calls.c.tenant_id,
+            table.c.transaction_id == calls.c.transaction_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def _view(row: Row[Any]) -> CallView:
+    view = CallView(row)
+    users: dict[int, CallUser] = {}
+    for values in sorted(_json(row.parts_users), key=lambda v: v[_USER_POSITION]):
+        user = CallUser(values[_USER_POSITION], UserRow(*values))
+        users[user.position] = user
+        view.users.append(user)
+    for owner, _position, tag_id, name in sorted(_json(row.parts_tags)):
+        if owner == CALL_OWNER:
+            view.tags.append((tag_id, name))
+        elif owner in users:
+            users[owner].tags.append((tag_id, name))
+    view.evaluations = evaluation_queries.from_rows(_json(row.parts_evaluations))
+    return view
+
+
+def _json(text: str | None) -> list[Any]:
+    return orjson.loads(text) if text else []
+
+
 async def one(
     conn: AsyncConnection, tenant_id: str, transaction_id: str, scope: str | None = None
 ) -> CallView | None:
     """The call, if the tenant has it (and, for an agent's key, the agent was on it)."""
-    row = (
-        await conn.execute(
-            select(calls).where(
-                calls.c.tenant_id == tenant_id,
-                calls.c.transaction_id == transaction_id,
-                calls.c.is_deleted.is_(False),
-                *on_call(tenant_id, scope),
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return (await _with_parts(conn, tenant_id, [row]))[0]
+    query = _with_parts(
+        calls.c.tenant_id == tenant_id,
+        calls.c.transaction_id == transaction_id,
+        calls.c.is_deleted.is_(False),
+        *on_call(tenant_id, scope),
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else _view(row)
 
 
 async def by_ids(
     conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
 ) -> list[CallView]:
     """These calls (deleted ones too), for rewriting what they derive from their parts."""
-    return await _with_parts(conn, tenant_id, await _rows(conn, tenant_id, transaction_ids))
-
-
-async def _rows(
-    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
     if not transaction_ids:
         return []
-    query = select(calls).where(
+    query = _with_parts(
         calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, list(transaction_ids))
     )
-    return (await conn.execute(query)).all()
-
-
-async def _with_parts(
-    conn: AsyncConnection, tenant_id: str, rows: Sequence[Row[Any]]
-) -> list[CallView]:
-    views = {row.transaction_id: CallView(row) for row in rows}
-    if not views:
-        return []
-    ids = list(views)
-    user_rows = (
-        await conn.execute(
-            select(call_users)
-            .where(call_users.c.tenant_id == tenant_id, among(call_users.c.transaction_id, ids))
-            .order_by(call_users.c.transaction_id, call_users.c.position)
-        )
-    ).all()
-    users: dict[tuple[str, int], CallUser] = {}
-    for user_row in user_rows:
-        user = CallUser(user_row.position, user_row)
-        users[(user_row.transaction_id, user_row.position)] = user
-        views[user_row.transaction_id].users.append(user)
-    tag_rows = (
-        await conn.execute(
-            select(call_tags.c.transaction_id, call_tags.c.user_position, tags.c.id, tags.c.name)
-            .join(
-                tags,
-                and_(tags.c.tenant_id == call_tags.c.tenant_id, tags.c.id == call_tags.c.tag_id),
-            )
-            .where(call_tags.c.tenant_id == tenant_id, among(call_tags.c.transaction_id, ids))
-            .order_by(call_tags.c.transaction_id, call_tags.c.user_position, call_tags.c.position)
-        )
-    ).all()
-    by_owner: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
-    for tag_row in tag_rows:
-        by_owner[(tag_row.transaction_id, tag_row.user_position)].append((tag_row.id, tag_row.name))
-    for (transaction_id, owner), owned in by_owner.items():
-        if owner == CALL_OWNER:
-            views[transaction_id].tags = owned
-        elif (transaction_id, owner) in users:
-            users[(transaction_id, owner)].tags = owned
-    evaluated = await evaluation_queries.for_calls(conn, tenant_id, ids)
-    for transaction_id, found in evaluated.items():
-        views[transaction_id].evaluations = found
-    return [views[row.transaction_id] for row in rows]
+    return [_view(row) for row in await conn.execute(query)]

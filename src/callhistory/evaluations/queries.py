@@ -1,20 +1,18 @@
-"""Reading evaluations: every evaluation of a page of calls, in one query.
+"""Reading evaluations: a call's evaluations, read in the same statement as the call.
 
-calls.queries calls `for_calls` once per page, so a list page of 50 evaluated calls costs
-one query more than an unevaluated one, never one per call.
+calls.queries adds `of_each_call` to the statement that reads a page's calls, so a page of
+evaluated calls costs no statement more than one of unevaluated calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, and_, select
+from sqlalchemy.sql.selectable import ScalarSelect
 
-from callhistory.db import among
+from callhistory.db import exact_float, json_rows
 from callhistory.schema import call_evaluation_scores, call_evaluations
 
 
@@ -52,68 +50,70 @@ class Evaluation:
 
 _s = call_evaluation_scores
 _e = call_evaluations
-_SCORE_COLUMNS = (
-    _s.c.criteria_id.label("s_criteria_id"),
-    _s.c.criteria_name.label("s_name"),
-    _s.c.score.label("s_score"),
-    _s.c.max_score.label("s_max_score"),
-    _s.c.weight.label("s_weight"),
-    _s.c.note.label("s_note"),
+# One row per score, with its evaluation: what `of_each_call` reads and `from_rows` groups.
+_COLUMNS = (
+    _e.c.id,
+    _e.c.evaluator_id,
+    _e.c.evaluator_name,
+    _e.c.evaluator_email,
+    _e.c.evaluator_user_uuid,
+    _e.c.evaluator_sip_user,
+    _e.c.note,
+    exact_float(_e.c.score),
+    _e.c.created_date,
+    _e.c.last_updated_date,
+    _s.c.position,
+    _s.c.criteria_id,
+    _s.c.criteria_name,
+    exact_float(_s.c.score),
+    _s.c.max_score,
+    exact_float(_s.c.weight),
+    _s.c.note,
 )
+_ID, _LAST_UPDATED, _POSITION = 0, 9, 10
 
 
-def _evaluation(row: Row[Any]) -> Evaluation:
-    return Evaluation(
-        id=row.id,
-        evaluator=Evaluator(
-            row.evaluator_id,
-            row.evaluator_name,
-            row.evaluator_email,
-            row.evaluator_user_uuid,
-            row.evaluator_sip_user,
-        ),
-        note=row.note,
-        score=float(row.score),
-        created_date=row.created_date,
-        last_updated_date=row.last_updated_date,
-    )
-
-
-def _score(row: Row[Any]) -> Score:
-    return Score(
-        row.s_criteria_id,
-        row.s_name,
-        float(row.s_score),
-        row.s_max_score,
-        float(row.s_weight),
-        row.s_note,
-    )
-
-
-async def for_calls(
-    conn: AsyncConnection, tenant_id: str, transaction_ids: Sequence[str]
-) -> dict[str, list[Evaluation]]:
-    """Each call's evaluations, newest first, each with its scores in the form's order."""
-    if not transaction_ids:
-        return {}
-    rows = await conn.execute(
-        select(_e, *_SCORE_COLUMNS)
-        .join(
-            _s,
-            and_(
-                _s.c.tenant_id == _e.c.tenant_id,
-                _s.c.transaction_id == _e.c.transaction_id,
-                _s.c.evaluation_id == _e.c.id,
-            ),
+def of_each_call(calls: Table) -> ScalarSelect[str]:
+    """For a query of `calls`: each call's scores with their evaluations, as `json_rows`."""
+    return (
+        select(json_rows(*_COLUMNS))
+        .select_from(
+            _e.join(
+                _s,
+                and_(
+                    _s.c.tenant_id == _e.c.tenant_id,
+                    _s.c.transaction_id == _e.c.transaction_id,
+                    _s.c.evaluation_id == _e.c.id,
+                ),
+            )
         )
-        .where(_e.c.tenant_id == tenant_id, among(_e.c.transaction_id, list(transaction_ids)))
-        .order_by(_e.c.transaction_id, _e.c.last_updated_date.desc(), _e.c.id, _s.c.position)
+        .where(_e.c.tenant_id == calls.c.tenant_id, _e.c.transaction_id == calls.c.transaction_id)
+        .scalar_subquery()
     )
-    found: dict[str, list[Evaluation]] = {}
-    current: Evaluation | None = None
+
+
+def from_rows(rows: list[list[Any]]) -> list[Evaluation]:
+    """`of_each_call`'s rows of one call: its evaluations, newest first, each with its
+    scores in the form's order."""
+    found: list[Evaluation] = []
+    rows.sort(key=lambda r: (-r[_LAST_UPDATED], r[_ID], r[_POSITION]))
     for row in rows:
-        if current is None or current.id != row.id:
-            current = _evaluation(row)
-            found.setdefault(row.transaction_id, []).append(current)
-        current.scores.append(_score(row))
+        if not found or found[-1].id != row[_ID]:
+            found.append(_evaluation(row))
+        _position, criteria_id, name, score, max_score, weight, note = row[_POSITION:]
+        found[-1].scores.append(
+            Score(criteria_id, name, float(score), max_score, float(weight), note)
+        )
     return found
+
+
+def _evaluation(row: list[Any]) -> Evaluation:
+    evaluation_id, evaluator_id, name, email, user_uuid, sip_user, note, score = row[:8]
+    return Evaluation(
+        id=evaluation_id,
+        evaluator=Evaluator(evaluator_id, name, email, user_uuid, sip_user),
+        note=note,
+        score=float(score),
+        created_date=row[8],
+        last_updated_date=row[_LAST_UPDATED],
+    )

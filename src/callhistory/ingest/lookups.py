@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, and_, cast, func, select, union_all
+from sqlalchemy import Text, and_, cast, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import CompoundSelect, Select
 
-from callhistory.db import among
+from callhistory.db import among, json_rows
 from callhistory.directory.store import AgentRow, CustomerRow, TenantNumbers
 from callhistory.ingest.formats.call import MergedCall
 from callhistory.ingest.pricing import Rate
@@ -85,7 +85,7 @@ async def load(
             "rates": _rates(tenant_id) if first == 0 else None,
         }
         asked_parts = {name: query for name, query in parts.items() if query is not None}
-        row = (await conn.execute(_as_one_row(conn.dialect.name, asked_parts))).one()
+        row = (await conn.execute(_as_one_row(asked_parts))).one()
         for name, text in zip(asked_parts, row, strict=True):
             found[name] += orjson.loads(text) if text else []
     return _cache(found)
@@ -106,19 +106,12 @@ def _cache(found: dict[str, list[list[Any]]]) -> DirectoryCache:
     )
 
 
-def _as_one_row(dialect: str, parts: dict[str, Select[Any] | CompoundSelect[Any]]) -> Select[Any]:
-    """One row: each part's rows as a JSON array of arrays (text), or NULL for none."""
-    aggregate, array = (
-        (func.json_agg, func.json_build_array)
-        if dialect == "postgresql"
-        else (func.json_group_array, func.json_array)
-    )
+def _as_one_row(parts: dict[str, Select[Any] | CompoundSelect[Any]]) -> Select[Any]:
+    """One row: each part's rows as a JSON array of arrays (text), or NULL / `[]` for none."""
     columns = []
     for name, query in parts.items():
         rows = query.subquery(name)
-        columns.append(
-            select(cast(aggregate(array(*rows.c)), Text)).select_from(rows).scalar_subquery()
-        )
+        columns.append(select(json_rows(*rows.c)).select_from(rows).scalar_subquery())
     return select(*columns)
 
 
