@@ -127,6 +127,17 @@ def among(column: ColumnElement[Any], values: Sequence[Any]) -> Among:
     return Among(column, values)
 
 
+class AmongParameter(Among):
+    """`among` whose values are the parameter `name`, given when it runs: for a statement
+    built once, whose building would otherwise cost more than running it."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.as_in = column.in_(bindparam(name, expanding=True))
+        self.as_any = column == any_(bindparam(name, type_=ARRAY(column.type)))
+
+
 class json_rows(FunctionElement[str]):
     """An aggregate: each row's arguments as a JSON array, all the rows as one array of
     them, as text (NULL on PostgreSQL for no rows, `[]` on SQLite). Reading a call's

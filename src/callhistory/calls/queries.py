@@ -6,12 +6,24 @@ page's calls, each with its agents, tags and evaluations as JSON; a call by its 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,7 +31,7 @@ from callhistory.calls import parts, totals
 from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter, Paging
 from callhistory.calls.quality import quality_conditions
-from callhistory.db import among, json_rows
+from callhistory.db import AmongParameter, among, json_rows
 from callhistory.evaluations import queries as evaluation_queries
 from callhistory.evaluations.queries import Evaluation
 from callhistory.phones import keyword_number, looks_like_number
@@ -104,8 +116,9 @@ def where(tenant_id: str, f: CallFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def on_call(tenant_id: str, scope: str | None) -> list[ColumnElement[bool]]:
-    """For one call by its id: that an agent's key may see it (the agent took part)."""
+def on_call(tenant_id: Any, scope: Any) -> list[ColumnElement[bool]]:
+    """For one call by its id: that an agent's key may see it (the agent took part); the
+    tenant and the agent as values or as parameters."""
     if scope is None:
         return []
     return [
@@ -196,13 +209,15 @@ async def counted_page(
     would read the same rows again to find the page.
     """
     if not f.keyword:
-        total = Total(await count(conn, tenant_id, f))
-        return total, (await page(conn, tenant_id, f, paging) if total.items else [])
+        # built once, not by each statement: building it costs more than a round trip
+        conds = None if parts.usable(f) else where(tenant_id, f)
+        total = Total(await count(conn, tenant_id, f, conds))
+        return total, (await page(conn, tenant_id, f, paging, conds) if total.items else [])
     conds = where(tenant_id, f)
     found = await _capped_matches(conn, conds)
     total = await _keyword_total(conn, conds, found)
     if total.is_estimate:
-        return total, await page(conn, tenant_id, f, paging)
+        return total, await page(conn, tenant_id, f, paging, conds)
     # page()'s order; ties of created_date by the ids' code points (page() by the
     # database's collation, the same under C): a keyword stays on this path until its
     # matches pass the cap
@@ -244,12 +259,17 @@ async def planned_rows(conn: AsyncConnection, query: Select[Any]) -> int | None:
     return int(document[0]["Plan"]["Plan Rows"])
 
 
-async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
+async def count(
+    conn: AsyncConnection,
+    tenant_id: str,
+    f: CallFilter,
+    conds: list[ColumnElement[bool]] | None = None,
+) -> int:
     """The exact number of calls the filter selects (exports, and every filter but a keyword)."""
     from_parts = await parts.count(conn, tenant_id, f)  # agents or tags alone
     if from_parts is not None:
         return from_parts
-    conds = where(tenant_id, f)
+    conds = where(tenant_id, f) if conds is None else conds
     # exact either way: whole days from the maintained totals where they can answer
     from_totals = await totals.count(conn, tenant_id, f, conds)
     if from_totals is not None:
@@ -259,7 +279,11 @@ async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int:
 
 
 async def page(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, paging: Paging
+    conn: AsyncConnection,
+    tenant_id: str,
+    f: CallFilter,
+    paging: Paging,
+    conds: list[ColumnElement[bool]] | None = None,
 ) -> list[CallView]:
     # The page's keys first (an index-only scan of ix_calls_live, however deep the page),
     # then only those rows in full. Two statements, not one join: the keys' statement
@@ -271,7 +295,7 @@ async def page(
         return await in_order(conn, tenant_id, from_parts)
     keys = await conn.execute(
         select(calls.c.transaction_id)
-        .where(*where(tenant_id, f))
+        .where(*(where(tenant_id, f) if conds is None else conds))
         .order_by(calls.c.created_date.desc(), calls.c.transaction_id.desc())
         .limit(paging.size)
         .offset(paging.offset)
@@ -334,18 +358,31 @@ def _json(text: str | None) -> list[Any]:
     return orjson.loads(text) if text else []
 
 
+@functools.cache
+def _one_query(scoped: bool) -> Select[Any]:
+    """`one`'s statement, built once (its values are parameters)."""
+    tenant: Any = bindparam("tenant_id")
+    return _with_parts(
+        calls.c.tenant_id == tenant,
+        calls.c.transaction_id == bindparam("transaction_id"),
+        calls.c.is_deleted.is_(False),
+        *(on_call(tenant, bindparam("scope")) if scoped else []),
+    )
+
+
 async def one(
     conn: AsyncConnection, tenant_id: str, transaction_id: str, scope: str | None = None
 ) -> CallView | None:
     """The call, if the tenant has it (and, for an agent's key, the agent was on it)."""
-    query = _with_parts(
-        calls.c.tenant_id == tenant_id,
-        calls.c.transaction_id == transaction_id,
-        calls.c.is_deleted.is_(False),
-        *on_call(tenant_id, scope),
-    )
-    row = (await conn.execute(query)).first()
+    values = {"tenant_id": tenant_id, "transaction_id": transaction_id, "scope": scope}
+    row = (await conn.execute(_one_query(scope is not None), values)).first()
     return None if row is None else _view(row)
+
+
+_BY_IDS = _with_parts(
+    calls.c.tenant_id == bindparam("tenant_id"),
+    AmongParameter(calls.c.transaction_id, "transaction_ids"),
+)
 
 
 async def by_ids(
@@ -354,7 +391,5 @@ async def by_ids(
     """These calls (deleted ones too), for rewriting what they derive from their parts."""
     if not transaction_ids:
         return []
-    query = _with_parts(
-        calls.c.tenant_id == tenant_id, among(calls.c.transaction_id, list(transaction_ids))
-    )
-    return [_view(row) for row in await conn.execute(query)]
+    values = {"tenant_id": tenant_id, "transaction_ids": list(transaction_ids)}
+    return [_view(row) for row in await conn.execute(_BY_IDS, values)]
