@@ -8,21 +8,27 @@ from sqlalchemy import ColumnElement, Table
 from callhistory.calls.params import CallFilter
 from callhistory.db import among
 
+# The filter's lists of values, each with the column it filters.
+_LISTED = (
+    ("directions", "direction"),
+    ("dispositions", "disposition"),
+    ("sip_users", "sip_user"),
+    ("hotlines", "hotline"),
+    ("queues", "queue_destination"),
+)
+
+
+def has_column_filters(f: CallFilter) -> bool:
+    """Whether `column_conditions` has any, without building them (a per-request test)."""
+    return f.is_auto_call is not None or any(getattr(f, name) for name, _ in _LISTED)
+
 
 def column_conditions(table: Table, f: CallFilter) -> list[ColumnElement[bool]]:
     """The filters on a call's own columns, for any table that carries them by the same
     names (calls, and the totals kept per day of them: calls.totals)."""
-    c = table.c
-    conds: list[ColumnElement[bool]] = []
-    for values, column in (
-        (f.directions, c.direction),
-        (f.dispositions, c.disposition),
-        (f.sip_users, c.sip_user),
-        (f.hotlines, c.hotline),
-        (f.queues, c.queue_destination),
-    ):
-        if values:
-            conds.append(among(column, values))
+    conds: list[ColumnElement[bool]] = [
+        among(table.c[column], values) for name, column in _LISTED if (values := getattr(f, name))
+    ]
     if f.is_auto_call is not None:
-        conds.append(c.is_auto_call.is_(f.is_auto_call))
+        conds.append(table.c.is_auto_call.is_(f.is_auto_call))
     return conds

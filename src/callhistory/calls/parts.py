@@ -14,9 +14,9 @@ from __future__ import annotations
 from sqlalchemy import CompoundSelect, Select, func, intersect, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls.conditions import column_conditions
+from callhistory.calls import quality
+from callhistory.calls.conditions import has_column_filters
 from callhistory.calls.params import CallFilter, Paging
-from callhistory.calls.quality import quality_conditions
 from callhistory.db import among
 from callhistory.schema import call_tags, call_users, calls
 
@@ -25,12 +25,7 @@ Ids = Select[tuple[int, str]]  # (created_date, transaction_id): the row's date 
 
 def usable(f: CallFilter) -> bool:
     picks_by_parts = bool(f.agents or f.user_uuids or f.tag_ids) or f.agent_scope is not None
-    return (
-        picks_by_parts
-        and not f.keyword
-        and not column_conditions(calls, f)
-        and not quality_conditions(calls, f)
-    )
+    return picks_by_parts and not f.keyword and not has_column_filters(f) and not quality.is_set(f)
 
 
 def _agents(tenant_id: str, f: CallFilter, *conditions: object) -> Ids:

@@ -93,9 +93,8 @@ def quality_conditions(table: Table, f: CallFilter) -> list[ColumnElement[bool]]
         conds.append(c.duration <= f.max_duration)
     if f.hangup_causes:
         conds.append(among(c.hangup_cause, f.hangup_causes))
-    recorded = and_(c.recording_file.is_not(None), c.recording_file != "")
     if f.has_recording is True:
-        conds.append(recorded)
+        conds.append(and_(c.recording_file.is_not(None), c.recording_file != ""))
     elif f.has_recording is False:
         conds.append(or_(c.recording_file.is_(None), c.recording_file == ""))
     if f.min_mos is not None:

@@ -108,12 +108,13 @@ def from_rows(rows: list[list[Any]]) -> list[Evaluation]:
 
 
 def _evaluation(row: list[Any]) -> Evaluation:
-    evaluation_id, evaluator_id, name, email, user_uuid, sip_user, note, score = row[:8]
+    (evaluation_id, evaluator_id, name, email, user_uuid, sip_user, note, score, created,
+     last_updated) = row[:_POSITION]  # fmt: skip
     return Evaluation(
         id=evaluation_id,
         evaluator=Evaluator(evaluator_id, name, email, user_uuid, sip_user),
         note=note,
         score=float(score),
-        created_date=row[8],
-        last_updated_date=row[_LAST_UPDATED],
+        created_date=created,
+        last_updated_date=last_updated,
     )
