@@ -9,13 +9,10 @@ the calls already there:
   (created_date, transaction_id), changed_at = last_updated_date; sequence numbers from
   `call_changes_seq` (PostgreSQL) or after `call_changes_counter`, moved on by as many
   (SQLite), so the next real write continues the feed.
-- `agent_hour_totals`, `queue_hour_totals`, the stats' hourly rollups (migration 0013):
-  recounted with `callhistory.stats.queries.rollup_sql` where a trigger on calls keeps
-  them (both stores).
-- `call_day_totals`, the per-day totals (migration 0006): rebuilt from the calls with
-  `callhistory.calls.totals.REBUILD_SQL` wherever a trigger maintains it. Where none does
-  (SQLite today: migration 0006 makes the table but nothing writes or reads it there)
-  it is left empty, as ingest leaves it.
+- `agent_hour_totals`, `queue_hour_totals`, the stats' hourly rollups (migration 0013),
+  and `call_hour_totals`, the calls' per-hour totals (migration 0017): recounted with
+  `callhistory.stats.queries.rollup_sql` where a trigger on calls keeps them (both
+  stores).
 
 `check_*` then verifies both exactly and raises `Inconsistent` if not.
 """
@@ -29,30 +26,9 @@ from typing import Any
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from callhistory.calls import totals
 from callhistory.stats.queries import rollup_sql
 
 CHANGES = "call_changes"
-DAY_TOTALS = "call_day_totals"
-
-# What each call contributes to the totals (migration 0006's _DIMS, REBUILD_SQL's SELECT).
-_TOTALS_OF_CALLS = """
-SELECT tenant_id, created_date - created_date % 86400000, direction, disposition,
-       is_auto_call, coalesce(hotline, ''), coalesce(queue_destination, ''),
-       coalesce(sip_user, ''), count(*), coalesce(sum(bill_sec), 0)
-FROM calls WHERE is_deleted IS false
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-"""
-_TOTALS_ROWS = """
-SELECT tenant_id, day, direction, disposition, is_auto_call, hotline, queue_destination,
-       sip_user, calls, bill_sec FROM call_day_totals
-"""
-# Rows on one side only, both ways round (0 when the table is exactly the calls' sums).
-TOTALS_DIFFERENCE = f"""
-WITH c AS MATERIALIZED ({_TOTALS_OF_CALLS}), t AS MATERIALIZED ({_TOTALS_ROWS})
-SELECT (SELECT count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM t) AS missing)
-     + (SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM c) AS extra)
-"""
 
 _SQLITE_CHANGES = """
 INSERT INTO call_changes (tenant_id, xid, seq, transaction_id, kind, changed_at)
@@ -106,9 +82,6 @@ def rebuild_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: l
         marks = ", ".join("?" * len(tenant_ids))
         added = db.execute(_SQLITE_CHANGES.format(marks=marks), tuple(tenant_ids)).rowcount
         db.execute("UPDATE call_changes_counter SET value = value + ?", (added,))
-    if maintained(sources, DAY_TOTALS):
-        db.execute("DELETE FROM call_day_totals")
-        db.execute(totals.REBUILD_SQL)
     for table, (rebuild, _) in rollup_sql(sqlite.dialect()).items():
         if maintained(sources, table):
             for statement in rebuild:
@@ -143,8 +116,6 @@ def check_sqlite(db: sqlite3.Connection, tenant_ids: Sequence[str], sources: lis
         if orphans:
             raise Inconsistent(f"{table}: a row without its parent: {orphans[0]}")
     said.append("foreign keys ok")
-    difference, rows = one(TOTALS_DIFFERENCE), one("SELECT count(*) FROM call_day_totals")
-    said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
     for table, (_, differing) in rollup_sql(sqlite.dialect()).items():
         said.append(_check_rollup(table, one(differing), one(f"SELECT count(*) FROM {table}")))
     return "; ".join(said)
@@ -154,16 +125,6 @@ def _check_rollup(table: str, difference: int, rows: int) -> str:
     if difference:
         raise Inconsistent(f"{table}: {difference} rows differ from the calls")
     return f"{table} exact ({rows:,} rows)"
-
-
-def _check_totals(difference: int, rows: int, kept: bool) -> str:
-    if kept:
-        if difference:
-            raise Inconsistent(f"call_day_totals: {difference} rows differ from the calls")
-        return f"call_day_totals exact ({rows:,} rows)"
-    if rows:
-        raise Inconsistent(f"call_day_totals: {rows} rows though no trigger maintains it")
-    return "call_day_totals empty (no trigger maintains it here)"
 
 
 # --- PostgreSQL (asyncpg) ---------------------------------------------------------------------
@@ -177,9 +138,6 @@ async def rebuild_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[s
     async with conn.transaction():
         if maintained(sources, CHANGES):
             await conn.execute(_POSTGRES_CHANGES, list(tenant_ids))
-        if maintained(sources, DAY_TOTALS):
-            await conn.execute("DELETE FROM call_day_totals")
-            await conn.execute(totals.REBUILD_SQL)
         for table, (rebuild, _) in rollup_sql(asyncpg.dialect()).items():
             if maintained(sources, table):
                 for statement in rebuild:
@@ -197,10 +155,6 @@ async def check_postgres(conn: Any, tenant_ids: Sequence[str], sources: list[str
         if changes != loaded:
             raise Inconsistent(f"call_changes: {changes:,} rows for {loaded:,} calls")
         said.append(f"call_changes {changes:,} = calls")
-
-    difference = int(await conn.fetchval(TOTALS_DIFFERENCE) or 0)
-    rows = int(await conn.fetchval("SELECT count(*) FROM call_day_totals") or 0)
-    said.append(_check_totals(difference, rows, maintained(sources, DAY_TOTALS)))
     for table, (_, differing) in rollup_sql(asyncpg.dialect()).items():
         difference = int(await conn.fetchval(differing) or 0)
         rows = int(await conn.fetchval(f"SELECT count(*) FROM {table}") or 0)

@@ -18,7 +18,7 @@ the loading session (session_replication_role = replica), the secondary indexes 
 first and rebuilt at the end, then ANALYZE. SQLite: executemany in one transaction per
 week, WAL and synchronous=OFF for the load only (FULL again after, then a checkpoint),
 triggers and the same secondary indexes off meanwhile. Either way, what the triggers
-would have written (the change feed, the per-day totals where maintained) is written
+would have written (the change feed, the per-hour totals and rollups) is written
 after, in one statement per table, and checked exact (bench/derived.py).
 
 The database is created when missing (a fresh callhistory_bench_<hex> when none is
@@ -82,7 +82,7 @@ _LOADED = (schema.calls, schema.call_users, schema.call_tags)
 _LOADED_EVALS = (schema.call_evaluations, schema.call_evaluation_scores)
 _VACUUMED = (
     "calls", "call_users", "call_tags", "call_evaluations", "call_evaluation_scores", "tags",
-    "agents", "call_day_totals", "call_changes", "agent_hour_totals", "queue_hour_totals",
+    "agents", "call_hour_totals", "call_changes", "agent_hour_totals", "queue_hour_totals",
 )  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """Many rows in one statement: multi-row INSERT and UPDATE for the batch paths (ingest,
-the per-day totals' locks).
+the per-hour totals' locks).
 
 On PostgreSQL each column travels as one array literal, unnested server-side: one
-statement, one plan and one firing of the statement-level triggers (per-day totals, the
+statement, one plan and one firing of the statement-level triggers (per-hour totals, the
 change feed) whatever the row count; PostgreSQL parses a literal far faster than the
 driver encodes a list. SQLite gets an executemany (one prepared statement, reused).
 """

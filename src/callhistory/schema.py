@@ -246,31 +246,27 @@ calls = Table(
     ).ddl_if(dialect="postgresql"),
 )
 
-# migration 0006: live calls per tenant, UTC day and equality filters, kept exact by
-# triggers on `calls` (PostgreSQL; SQLite counts the calls themselves). A window's count
-# or report sums its whole days here and counts only its two partial edge days in calls.
-call_day_totals = Table(
-    "call_day_totals",
+# migration 0017 (replacing 0006's per-day totals): live calls per tenant, UTC hour and
+# (direction, disposition, is_auto_call), once in all (dimension '') and once more per
+# value of each other equality filter a call has (dimension 'hotline', 'queue_destination'
+# or 'sip_user'), kept exact by triggers on calls on both stores (calls/totals.py). A
+# window's count or report sums its whole hours here and counts only its two partial
+# edge hours in calls.
+TOTALS_DIMENSIONS = ("hotline", "queue_destination", "sip_user")
+call_hour_totals = Table(
+    "call_hour_totals",
     metadata,
     Column("tenant_id", ID, nullable=False),
-    Column("day", BigInteger, nullable=False),  # epoch ms of the UTC midnight
+    Column("dimension", String(24), nullable=False),  # '' or one of TOTALS_DIMENSIONS
+    Column("value", String(32), nullable=False),  # the call's value of it ('' for '')
+    Column("hour", BigInteger, nullable=False),  # epoch ms of the UTC hour
     Column("direction", String(16), nullable=False),
     Column("disposition", String(16), nullable=False),
     Column("is_auto_call", Boolean, nullable=False),
-    Column("hotline", String(32), nullable=False),  # '' for none
-    Column("queue_destination", String(32), nullable=False),  # '' for none
-    Column("sip_user", String(32), nullable=False),  # '' for none
     Column("calls", BigInteger, nullable=False),
     Column("bill_sec", BigInteger, nullable=False),
     PrimaryKeyConstraint(
-        "tenant_id",
-        "day",
-        "direction",
-        "disposition",
-        "is_auto_call",
-        "hotline",
-        "queue_destination",
-        "sip_user",
+        "tenant_id", "dimension", "value", "hour", "direction", "disposition", "is_auto_call"
     ),
 )
 

@@ -67,10 +67,10 @@ async def test_calls_older_than_cdr_days_go_with_their_parts(
         left = set(
             await conn.scalars(select(calls.c.transaction_id).where(calls.c.tenant_id == tenant.id))
         )
-        # the API's count (on PostgreSQL whole days come from the day totals)
+        # the API's count (whole hours come from the hour totals)
         counted = await queries.count(conn, tenant.id, CallFilter(now - 60 * DAY_MS, now))
     assert left == set(young)
-    assert counted == 5  # on PostgreSQL, whole days from the day totals
+    assert counted == 5  # whole hours from the hour totals
     assert await _count(engine, call_users, tenant) == 0
     assert os.listdir(tmp_path) == []  # their recordings, from our folder
     assert await _count(engine, calls, neighbour) == 1  # its own retention: none set

@@ -1,8 +1,8 @@
 """The call-quality filters (min/max_duration, hangup_cause, has_recording, min/max_mos)
 on the list, search, report and export endpoints, against a plain model of the calls.
 
-The calls span whole UTC days, so on PostgreSQL a count would come from the maintained
-day totals, which do not carry these columns: a wrong count there is caught here.
+The calls span whole UTC hours, so a count would come from the maintained
+hour totals, which do not carry these columns: a wrong count there is caught here.
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ async def test_out_of_order_commit_is_not_skipped(
     mirror: dict[str, Any] = {}
     cursor = await pull(client, tenant, mirror, None)
     async with engine.connect() as slow:
-        # Calls of different days: per-day totals rows (PostgreSQL) must not make one
+        # Calls of different days: per-hour totals rows must not make one
         # writer wait for the other here.
         await upsert_call(slow, tenant.id, _record("slow", 40, days_ago=3))  # not committed
         async with writing(engine) as fast:

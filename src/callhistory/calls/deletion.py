@@ -102,9 +102,9 @@ async def lock_totals(
     conn: AsyncConnection, tenant_id: str, stored: Sequence[Mapping[str, Any]]
 ) -> None:
     """The stored calls' totals rows locked in the order ingest and the triggers take them
-    (day totals, queues, agents), for a writer that deletes their agents before the calls
+    (hour totals, queues, agents), for a writer that deletes their agents before the calls
     (erasure, retention): their trigger would lock the agents' rollups before the calls'
-    own statement locks their day totals, the other way round from a batch storing calls
+    own statement locks their hour totals, the other way round from a batch storing calls
     of the same hours (PostgreSQL: a deadlock)."""
     if conn.dialect.name != "postgresql" or not stored:
         return

@@ -4,7 +4,7 @@ callhistory.retention.
 
 - Calls older than `cdr_days` are deleted with everything hanging off them (agents,
   tags, evaluations through their foreign keys; the PBX's legs here), and their recording
-  files when they are in our folder. The day totals and the stats' hourly rollups follow
+  files when they are in our folder. The hour totals and the stats' hourly rollups follow
   in the same transaction (their triggers, migrations 0006 and 0013); nothing is sent to
   webhooks.
 - Recordings of calls older than `recording_days` are deleted from our folder and the

@@ -1,11 +1,12 @@
-"""Exact counts and report totals of a window from per-day totals (PostgreSQL).
+"""Exact counts and report totals of a window from the per-hour totals (both stores).
 
-`call_day_totals` holds the live calls per tenant, UTC day and equality filter, kept
-exact by triggers on `calls` in the writer's own transaction (migration 0006). A window
-[from, to] sums its whole UTC days there and counts only what falls outside them (its
-two partial edge days) in `calls` itself, through ix_calls_live. Filters the totals do
-not carry (agents, user ids, tags, keyword, the quality filters) count the calls
-themselves, as does SQLite.
+`call_hour_totals` holds the live calls per tenant, UTC hour and (direction,
+disposition, is_auto_call), in all and under each hotline, queue and sip_user a call
+has, kept exact by triggers on `calls` in the writer's own transaction (migration 0017).
+A window [from, to] sums its whole UTC hours there and counts only what falls outside
+them (at most an hour at each end) in `calls` itself, through ix_calls_live. Filters the
+totals do not carry (agents, user ids, tags, keyword, an agent's scope, the quality
+filters, or two of hotline, queue and sip_user together) count the calls themselves.
 """
 
 from __future__ import annotations
@@ -13,69 +14,82 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import quality
-from callhistory.calls.conditions import column_conditions
-from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.calls.params import CallFilter
+from callhistory.db import among
 from callhistory.rows import insert_rows
-from callhistory.schema import call_day_totals, calls
+from callhistory.schema import TOTALS_DIMENSIONS, call_hour_totals, calls
 
-_t = call_day_totals
-
-# The statement both the migration's backfill and bench.load's rebuild run.
-REBUILD_SQL = """
-INSERT INTO call_day_totals (tenant_id, day, direction, disposition, is_auto_call, hotline,
-                             queue_destination, sip_user, calls, bill_sec)
-SELECT tenant_id, created_date - created_date % 86400000, direction, disposition,
-       is_auto_call, coalesce(hotline, ''), coalesce(queue_destination, ''),
-       coalesce(sip_user, ''), count(*), coalesce(sum(bill_sec), 0)
-FROM calls WHERE is_deleted IS false
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-"""
+_t = call_hour_totals
+HOUR_MS = 3_600_000
+# Each dimension's values in the filter (the columns the list's filters name).
+_FILTERS = {"hotline": "hotlines", "queue_destination": "queues", "sip_user": "sip_users"}
+_KEY = tuple(c.name for c in _t.primary_key.columns)
 
 
-def usable(conn: AsyncConnection, f: CallFilter) -> bool:
-    return conn.dialect.name == "postgresql" and not (
+def dimension_of(f: CallFilter) -> str | None:
+    """The totals' dimension that answers this filter ('' for none), or None if none can."""
+    if (
         f.agents
         or f.user_uuids
         or f.tag_ids
         or f.keyword
         or f.agent_scope is not None
         or quality.is_set(f)
-    )
+    ):
+        return None
+    named = [d for d in TOTALS_DIMENSIONS if getattr(f, _FILTERS[d])]
+    return named[0] if len(named) == 1 else ("" if not named else None)
 
 
-def whole_days(f: CallFilter) -> tuple[int, int] | None:
-    """[first, end) of the whole UTC days inside the window, if there is one."""
-    first = -(-f.from_ms // DAY_MS) * DAY_MS
-    end = (f.to_ms + 1) // DAY_MS * DAY_MS
+def whole_hours(f: CallFilter) -> tuple[int, int] | None:
+    """[first, end) of the whole UTC hours inside the window, if there is one."""
+    first = -(-f.from_ms // HOUR_MS) * HOUR_MS
+    end = (f.to_ms + 1) // HOUR_MS * HOUR_MS
     return (first, end) if end > first else None
 
 
-def _totals_where(tenant_id: str, f: CallFilter, first: int, end: int) -> list[Any]:
-    return [
+def _totals_where(
+    tenant_id: str, f: CallFilter, dimension: str, first: int, end: int
+) -> list[ColumnElement[bool]]:
+    values = getattr(f, _FILTERS[dimension]) if dimension else [""]
+    conds = [
         _t.c.tenant_id == tenant_id,
-        _t.c.day >= first,
-        _t.c.day < end,
-        *column_conditions(_t, f),
+        _t.c.dimension == dimension,
+        among(_t.c.value, values),
+        _t.c.hour >= first,
+        _t.c.hour < end,
     ]
+    if f.directions:
+        conds.append(among(_t.c.direction, f.directions))
+    if f.dispositions:
+        conds.append(among(_t.c.disposition, f.dispositions))
+    if f.is_auto_call is not None:
+        conds.append(_t.c.is_auto_call.is_(f.is_auto_call))
+    return conds
+
+
+def _split(tenant_id: str, f: CallFilter) -> tuple[list[ColumnElement[bool]], int, int] | None:
+    """The totals' conditions for the window's whole hours, and those hours, or None."""
+    hours, dimension = whole_hours(f), dimension_of(f)
+    if hours is None or dimension is None:
+        return None
+    first, end = hours
+    return _totals_where(tenant_id, f, dimension, first, end), first, end
 
 
 async def count(
     conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
 ) -> int | None:
     """The exact number of calls `where` selects, or None when the totals cannot say."""
-    days = whole_days(f)
-    if days is None or not usable(conn, f):
+    split = _split(tenant_id, f)
+    if split is None:
         return None
-    first, end = days
-    whole = (
-        select(func.coalesce(func.sum(_t.c.calls), 0))
-        .where(*_totals_where(tenant_id, f, first, end))
-        .scalar_subquery()
-    )
+    kept, first, end = split
+    whole = select(func.coalesce(func.sum(_t.c.calls), 0)).where(*kept).scalar_subquery()
     before, after = (
         select(func.count()).select_from(calls).where(*where, edge).scalar_subquery()
         for edge in (calls.c.created_date < first, calls.c.created_date >= end)
@@ -88,13 +102,13 @@ async def by_direction_and_disposition(
     conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
 ) -> dict[tuple[str, str], tuple[int, int]] | None:
     """(direction, disposition) -> (calls, summed bill_sec), or None as `count`."""
-    days = whole_days(f)
-    if days is None or not usable(conn, f):
+    split = _split(tenant_id, f)
+    if split is None:
         return None
-    first, end = days
+    kept, first, end = split
     whole = select(
         _t.c.direction, _t.c.disposition, _t.c.calls.label("n"), _t.c.bill_sec.label("b")
-    ).where(*_totals_where(tenant_id, f, first, end))
+    ).where(*kept)
     edges = [
         select(
             calls.c.direction, calls.c.disposition, literal(1).label("n"), calls.c.bill_sec
@@ -113,24 +127,40 @@ async def by_direction_and_disposition(
     return {(d, s): (int(n), int(b)) for d, s, n, b in rows if n}
 
 
-async def rebuild(conn: AsyncConnection) -> None:
-    """Recount every tenant's totals from the calls (after a load that bypassed triggers)."""
-    await conn.exec_driver_sql("DELETE FROM call_day_totals")
-    await conn.exec_driver_sql(REBUILD_SQL)
+def fresh_totals() -> Select[Any]:
+    """call_hour_totals as counted afresh from the calls, in its columns' order."""
+    hour = (calls.c.created_date - calls.c.created_date % HOUR_MS).label("hour")
+    common = (hour, calls.c.direction, calls.c.disposition, calls.c.is_auto_call, calls.c.bill_sec)
+    live = calls.c.is_deleted.is_(False)
+    contributions = union_all(
+        select(calls.c.tenant_id, literal("").label("dimension"), literal("").label("value"),
+               *common).where(live),
+        *(
+            select(calls.c.tenant_id, literal(d), calls.c[d], *common)
+            .where(live, calls.c[d].is_not(None))
+            for d in TOTALS_DIMENSIONS
+        ),
+    ).subquery()  # fmt: skip
+    key = [contributions.c[name] for name in _KEY]
+    return select(
+        *key, func.count(), func.coalesce(func.sum(contributions.c.bill_sec), 0)
+    ).group_by(*key)
 
 
-_GROUP = ("direction", "disposition", "is_auto_call", "hotline", "queue_destination", "sip_user")
-_KEY = ("tenant_id", "day", *_GROUP)
-
-
-def _key(tenant_id: str, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+def _keys(tenant_id: str, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The totals rows a call with these values counts in (none for a row calls refuses)."""
     created = values.get("created_date")
-    direction, disposition, auto = (values.get(n) for n in _GROUP[:3])
+    direction, disposition, auto = (
+        values.get(n) for n in ("direction", "disposition", "is_auto_call")
+    )
     if created is None or direction is None or disposition is None or auto is None:
-        return None  # a row the calls table refuses anyway
-    day = created - created % DAY_MS
-    rest = (values.get(n) or "" for n in _GROUP[3:])
-    return (tenant_id, day, direction, disposition, bool(auto), *rest)
+        return []
+    rest = (created - created % HOUR_MS, direction, disposition, bool(auto))
+    keys = [(tenant_id, "", "", *rest)]
+    keys += [
+        (tenant_id, d, v, *rest) for d in TOTALS_DIMENSIONS if (v := values.get(d)) is not None
+    ]
+    return keys
 
 
 async def lock_groups(
@@ -138,12 +168,13 @@ async def lock_groups(
 ) -> None:
     """Lock, in one order and one statement, the totals rows that writing calls with
     these values (old and new) will change: the triggers lock them statement by statement,
-    so two transactions inserting then updating calls of the same days could otherwise
+    so two transactions inserting then updating calls of the same hours could otherwise
     take them in opposite orders and deadlock. A group not yet counted is made at zero.
+    (SQLite has one writer at a time.)
     """
     if conn.dialect.name != "postgresql":
         return
-    keys = {k for k in (_key(tenant_id, row) for row in rows) if k is not None}
+    keys = {k for row in rows for k in _keys(tenant_id, row)}
     if not keys:
         return
     # Sorted by PostgreSQL, as the triggers sort (its collation, not Python's order); each

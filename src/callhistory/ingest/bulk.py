@@ -217,7 +217,7 @@ async def _together(
     if changed:
         # Changes write calls in a statement of their own and their agents before it: every
         # totals row they and the new calls will touch is locked first, in the order the
-        # triggers take them (day totals, then queues, then agents), each sorted, so no two
+        # triggers take them (hour totals, then queues, then agents), each sorted, so no two
         # batches take any of them in opposite orders. New calls alone need none of this:
         # their one insert per table locks them in that order already.
         await totals.lock_groups(

@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls import queries
+from callhistory.calls import queries, totals
 from callhistory.calls.params import CallFilter
 from callhistory.db import among
 from callhistory.schema import (
     STATS_MEASURES,
     agent_hour_totals,
     call_evaluations,
+    call_hour_totals,
     call_users,
     calls,
     queue_hour_totals,
@@ -251,8 +252,12 @@ def fresh_queue_totals() -> Select[Any]:
     )  # fmt: skip
 
 
-# each rollup and its fresh count
-ROLLUPS = ((agent_hour_totals, fresh_agent_totals), (queue_hour_totals, fresh_queue_totals))
+# each rollup the triggers keep and its fresh count (the calls' totals too: calls.totals)
+ROLLUPS = (
+    (agent_hour_totals, fresh_agent_totals),
+    (queue_hour_totals, fresh_queue_totals),
+    (call_hour_totals, totals.fresh_totals),
+)
 
 
 def rollup_sql(dialect: Any) -> dict[str, tuple[list[str], str]]:

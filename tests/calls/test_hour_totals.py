@@ -1,5 +1,6 @@
-"""call_day_totals (PostgreSQL): exact after inserts, changes, deletions, and the counts
-and report it answers equal counting the calls themselves."""
+"""call_hour_totals (both stores): exact after inserts, changes, deletions, and the
+counts and report it answers equal counting the calls themselves; writers that lock its
+rows (PostgreSQL) do not deadlock."""
 
 from __future__ import annotations
 
@@ -9,58 +10,71 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.calls import deletion, queries, retention, totals
 from callhistory.calls.params import DAY_MS, CallFilter
+from callhistory.calls.totals import HOUR_MS
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.demo import generate
 from callhistory.ingest.bulk import Entry, store_calls
 from callhistory.ingest.records import AgentOnCall, CallRecord
 from callhistory.reports.routes import _counts
-from callhistory.schema import call_day_totals, calls, tenants
+from callhistory.schema import call_hour_totals, calls, tenants
 from tests.factories import make_tenant
-
-_DIMS = (
-    "ROW(direction, disposition, is_auto_call, coalesce(hotline, '')::text, "
-    "coalesce(queue_destination, '')::text, coalesce(sip_user, '')::text)"
-)
 
 
 async def _mismatches(engine: AsyncEngine, tenant_id: str) -> list[object]:
     """Rows where the maintained totals differ from a fresh count (none when exact)."""
-    sql = text(
-        f"""
-        WITH fresh AS (
-          SELECT created_date - created_date % 86400000 AS day, {_DIMS} AS k,
-                 count(*) AS n, sum(bill_sec) AS b
-          FROM calls WHERE tenant_id = :t AND is_deleted IS false GROUP BY 1, 2),
-        kept AS (
-          SELECT day, ROW(direction, disposition, is_auto_call, hotline::text,
-                          queue_destination::text, sip_user::text) AS k, calls AS n, bill_sec AS b
-          FROM call_day_totals WHERE tenant_id = :t AND calls <> 0)
-        SELECT * FROM fresh FULL JOIN kept USING (day, k)
-        WHERE fresh.n IS DISTINCT FROM kept.n OR fresh.b IS DISTINCT FROM kept.b
-        """  # noqa: S608 - constants only
-    )
+    t = call_hour_totals
     async with engine.connect() as conn:
-        return list((await conn.execute(sql, {"t": tenant_id})).all())
+        kept = {
+            tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+            for r in await conn.execute(
+                select(*t.c).where(t.c.tenant_id == tenant_id, t.c.calls != 0)
+            )
+        }
+        counted = {
+            tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+            for r in await conn.execute(totals.fresh_totals())
+            if r[0] == tenant_id
+        }
+    return sorted(
+        (k, kept.get(k), counted.get(k))
+        for k in kept.keys() | counted.keys()
+        if kept.get(k) != counted.get(k)
+    )
+
+
+async def _both_ways(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> None:
+    """The count and the report the routes give (totals + edges) equal the calls' own."""
+    conds = queries.where(tenant_id, f)
+    plain = await conn.scalar(select(func.count()).select_from(calls).where(*conds))
+    assert await queries.count(conn, tenant_id, f) == plain, f
+    rows = await conn.execute(
+        select(calls.c.direction, calls.c.disposition, func.count(), func.sum(calls.c.bill_sec))
+        .where(*conds)
+        .group_by(calls.c.direction, calls.c.disposition)
+    )
+    expected = {(d, s): (int(n), int(b)) for d, s, n, b in rows}
+    assert await _counts(conn, tenant_id, f) == expected, f
 
 
 async def test_totals_stay_exact(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("call_day_totals is maintained on PostgreSQL only")
     await generate(engine, "totals", 3000, seed=7, progress=False)
     async with engine.connect() as conn:
         tenant_id = await conn.scalar(select(tenants.c.id).where(tenants.c.name == "totals"))
         assert await conn.scalar(
             select(func.count())
-            .select_from(call_day_totals)
-            .where(call_day_totals.c.tenant_id == tenant_id)
+            .select_from(call_hour_totals)
+            .where(call_hour_totals.c.tenant_id == tenant_id)
         )
     assert tenant_id is not None
     assert await _mismatches(engine, tenant_id) == []
@@ -72,7 +86,7 @@ async def test_totals_stay_exact(engine: AsyncEngine) -> None:
                     select(calls.c.transaction_id)
                     .where(calls.c.tenant_id == tenant_id)
                     .order_by(calls.c.transaction_id)
-                    .limit(40)
+                    .limit(50)
                 )
             ).all()
         )
@@ -91,31 +105,38 @@ async def test_totals_stay_exact(engine: AsyncEngine) -> None:
             .values(note="only the note", created_date=calls.c.created_date - 3 * DAY_MS)
         )
         await conn.execute(delete(calls).where(key, calls.c.transaction_id.in_(ids[30:40])))
+        await conn.execute(
+            update(calls)
+            .where(key, calls.c.transaction_id.in_(ids[40:50]))
+            .values(hotline=None, queue_destination="7777", sip_user="999", is_auto_call=True)
+        )
     assert await _mismatches(engine, tenant_id) == []
 
+    async with engine.connect() as conn:
+        named = (await conn.execute(
+            select(calls.c.hotline, calls.c.queue_destination, calls.c.sip_user)
+            .where(calls.c.tenant_id == tenant_id, calls.c.hotline.is_not(None),
+                   calls.c.queue_destination.is_not(None), calls.c.sip_user.is_not(None))
+            .limit(1)
+        )).one()  # fmt: skip
+    hotline, queue, sip_user = named
     rng = random.Random(3)
     end = now_ms()
     async with engine.connect() as conn:
-        for _ in range(8):
+        for _ in range(6):
             to = end - rng.randrange(10 * DAY_MS)
             window = CallFilter(to - rng.randrange(2 * DAY_MS, 30 * DAY_MS), to)
+            assert totals.whole_hours(window) is not None
             for f in (
                 window,
-                CallFilter(window.from_ms, window.to_ms, directions=["inbound"]),
-                CallFilter(window.from_ms, window.to_ms, dispositions=["cancelled"],
-                           is_auto_call=False),
-            ):  # fmt: skip
-                conds = queries.where(tenant_id, f)
-                plain = await conn.scalar(select(func.count()).select_from(calls).where(*conds))
-                assert totals.whole_days(f) is not None
-                assert await queries.count(conn, tenant_id, f) == plain
-                rows = await conn.execute(
-                    select(calls.c.direction, calls.c.disposition, func.count(),
-                           func.sum(calls.c.bill_sec))
-                    .where(*conds).group_by(calls.c.direction, calls.c.disposition)
-                )  # fmt: skip
-                expected = {(d, s): (int(n), int(b)) for d, s, n, b in rows}
-                assert await _counts(conn, tenant_id, f) == expected
+                replace(window, directions=["inbound"]),
+                replace(window, dispositions=["cancelled"], is_auto_call=False),
+                replace(window, hotlines=[hotline, "nobody's"], directions=["outbound"]),
+                replace(window, queues=[queue, "7777"]),
+                replace(window, sip_users=[sip_user], dispositions=["answered"]),
+                replace(window, hotlines=[hotline], queues=[queue]),  # two: the calls
+            ):
+                await _both_ways(conn, tenant_id, f)
 
 
 def _record(tx: str, day: int, sip_user: str, disposition: str = "answered") -> CallRecord:
@@ -131,7 +152,7 @@ async def test_batches_that_insert_and_update_the_same_groups_do_not_deadlock(
     orders (insert, then update) and PostgreSQL kills one (a deadlock, then the slow
     one-by-one fallback). Totals stay exact either way."""
     if engine.dialect.name != "postgresql":
-        pytest.skip("call_day_totals is maintained on PostgreSQL only")
+        pytest.skip("the totals' locks are PostgreSQL's")
     tenant = await make_tenant(engine)
     day = now_ms() // DAY_MS - 2
     stored = {user: [str(uuid.uuid4()) for _ in range(20)] for user in ("101", "102")}
@@ -189,11 +210,11 @@ async def test_a_batch_of_changes_only_takes_the_totals_in_the_triggers_order(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A batch that only changes stored calls locks its rollup rows (queues, agents)
-    first; had it not locked its day totals before them, its update's triggers would take
-    the day totals after, while a batch that inserts and changes holds them and waits for
+    first; had it not locked its hour totals before them, its update's triggers would take
+    the hour totals after, while a batch that inserts and changes holds them and waits for
     the queues': a deadlock (bench.ingest saw ten in 20 s of single posts)."""
     if engine.dialect.name != "postgresql":
-        pytest.skip("call_day_totals is maintained on PostgreSQL only")
+        pytest.skip("the totals' locks are PostgreSQL's")
     tenant = await make_tenant(engine)
     day = now_ms() // DAY_MS - 2
 
@@ -262,8 +283,8 @@ async def test_deleting_beside_a_batch_of_the_same_hour_and_agent_does_not_deadl
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture, deleter: str
 ) -> None:
     """Erasure and retention delete a call's agents before the call: unless they lock the
-    call's day totals and rollups first, in ingest's order, they hold the agent's rollup
-    row and wait for the day totals a batch of that hour holds while the batch waits for
+    call's hour totals and rollups first, in ingest's order, they hold the agent's rollup
+    row and wait for the hour totals a batch of that hour holds while the batch waits for
     the agent's (retention meets such a batch when old calls are imported while older
     ones are pruned)."""
     if engine.dialect.name != "postgresql":
@@ -297,3 +318,139 @@ async def test_deleting_beside_a_batch_of_the_same_hour_and_agent_does_not_deadl
             assert await retention.prune_calls(engine, settings, tenant.id, at + 500, 1) == 1
 
     await _race(engine, tenant.id, caplog, 20, batch, remove)
+
+
+BASE = 1_796_000_400_000 // HOUR_MS * HOUR_MS  # a whole UTC hour
+_call_spec = st.fixed_dictionaries(
+    {
+        "minute": st.integers(0, 5 * 60),  # five hours and a bit
+        "ms": st.integers(0, 59_999),
+        "direction": st.sampled_from(["inbound", "outbound", "local"]),
+        "disposition": st.sampled_from(["answered", "cancelled", "no_answer"]),
+        "auto": st.booleans(),
+        "hotline": st.sampled_from([None, "1900", "1800"]),
+        "queue": st.sampled_from([None, "8001", "8002"]),
+        "sip_user": st.sampled_from([None, "101", "102"]),
+        "bill": st.integers(0, 600),
+    }
+)
+_fates = st.sampled_from(["keep", "resend", "one_column", "erase", "tombstone", "delete"])
+# a stored call's column changed alone (a SQLite trigger fires on the columns it names)
+_ALONE = {
+    "is_auto_call": "auto", "hotline": "hotline", "queue_destination": "queue",
+    "sip_user": "sip_user", "direction": "direction", "disposition": "disposition",
+    "bill_sec": "bill",
+}  # fmt: skip
+_filters = st.fixed_dictionaries(
+    {
+        "directions": st.lists(st.sampled_from(["inbound", "outbound", "local"]), max_size=2),
+        "dispositions": st.lists(st.sampled_from(["answered", "cancelled"]), max_size=1),
+        "is_auto_call": st.sampled_from([None, True, False]),
+        "hotlines": st.lists(st.sampled_from(["1900", "1800"]), max_size=2),
+        "queues": st.lists(st.sampled_from(["8001", "8002"]), max_size=1),
+        "sip_users": st.lists(st.sampled_from(["101", "102", "103"]), max_size=2),
+    }
+)
+
+
+def _spec_record(tx: str, spec: dict[str, Any]) -> CallRecord:
+    return CallRecord(
+        tx,
+        BASE + spec["minute"] * 60_000 + spec["ms"],
+        spec["direction"],
+        spec["disposition"],
+        "0912345678",
+        "1900",
+        sip_user=spec["sip_user"],
+        hotline=spec["hotline"],
+        queue_destination=spec["queue"],
+        is_auto_call=spec["auto"],
+        bill_sec=spec["bill"],
+    )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    first=st.lists(_call_spec, min_size=1, max_size=15),
+    later=st.lists(st.tuples(_fates, _call_spec), min_size=15, max_size=15),
+    windows=st.lists(
+        st.tuples(st.integers(0, 6 * HOUR_MS), st.integers(0, 6 * HOUR_MS), _filters),
+        min_size=3,
+        max_size=3,
+    ),
+)
+async def test_the_totals_equal_a_plain_count_after_any_writes(
+    engine: AsyncEngine, first: list[dict[str, Any]], later: list[Any], windows: list[Any]
+) -> None:
+    """Random ingest, then re-sent records that move calls to other hours and values,
+    erasures, tombstones, outright deletes and retention: the totals stay a fresh count
+    of the calls, and every count and report read from them equals `count(*)`."""
+    tenant = await make_tenant(engine)
+    ids = [str(uuid.uuid4()) for _ in first]
+    async with writing(engine) as conn:
+        await store_calls(
+            conn, tenant.id, [Entry(_spec_record(tx, s)) for tx, s in zip(ids, first, strict=True)]
+        )
+    assert await _mismatches(engine, tenant.id) == []
+
+    resent, key = [], calls.c.tenant_id == tenant.id
+    for tx, (fate, spec) in zip(ids, later, strict=False):
+        if fate == "resend":
+            resent.append(Entry(_spec_record(tx, spec)))
+        elif fate == "erase":
+            await deletion.erase(engine, get_settings(), tenant.id, tx, "test")
+        elif fate == "one_column":
+            column = list(_ALONE)[spec["minute"] % len(_ALONE)]
+            async with writing(engine) as conn:
+                await conn.execute(
+                    update(calls)
+                    .where(key, calls.c.transaction_id == tx)
+                    .values({column: spec[_ALONE[column]]})
+                )
+        elif fate in ("tombstone", "delete"):
+            async with writing(engine) as conn:
+                one = (key, calls.c.transaction_id == tx)
+                if fate == "tombstone":
+                    await conn.execute(update(calls).where(*one).values(is_deleted=True))
+                else:
+                    await conn.execute(delete(calls).where(*one))
+    fresh = [Entry(_spec_record(str(uuid.uuid4()), s)) for _, s in later[:4]]
+    async with writing(engine) as conn:  # inserts and moves in one batch
+        await store_calls(conn, tenant.id, [*resent, *fresh])
+    assert await _mismatches(engine, tenant.id) == []
+
+    async with engine.connect() as conn:
+        for start, length, filters in windows:
+            f = CallFilter(BASE + start - 1234, BASE + start + length + 777, **filters)
+            await _both_ways(conn, tenant.id, f)
+
+    await retention.prune_calls(engine, get_settings(), tenant.id, BASE + 2 * HOUR_MS, 1000)
+    assert await _mismatches(engine, tenant.id) == []
+
+
+async def test_a_column_changed_alone_moves_the_call_in_the_totals(engine: AsyncEngine) -> None:
+    """Each column the totals depend on, changed on its own (SQLite's triggers fire only
+    for the columns they name)."""
+    tenant = await make_tenant(engine)
+    spec = {
+        "minute": 10, "ms": 5, "direction": "inbound", "disposition": "answered", "auto": False,
+        "hotline": "1900", "queue": "8001", "sip_user": "101", "bill": 30,
+    }  # fmt: skip
+    changed = {"created_date": BASE + 3 * HOUR_MS, "direction": "outbound",
+               "disposition": "cancelled", "is_auto_call": True, "hotline": None,
+               "queue_destination": "8002", "sip_user": "102", "bill_sec": 31}  # fmt: skip
+    ids = {column: str(uuid.uuid4()) for column in changed}
+    async with writing(engine) as conn:
+        await store_calls(conn, tenant.id, [Entry(_spec_record(tx, spec)) for tx in ids.values()])
+    for column, value in changed.items():
+        async with writing(engine) as conn:
+            await conn.execute(
+                update(calls)
+                .where(calls.c.tenant_id == tenant.id, calls.c.transaction_id == ids[column])
+                .values({column: value})
+            )
+        assert await _mismatches(engine, tenant.id) == [], column
