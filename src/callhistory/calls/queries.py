@@ -269,11 +269,11 @@ async def count(
     from_parts = await parts.count(conn, tenant_id, f)  # agents or tags alone
     if from_parts is not None:
         return from_parts
-    conds = where(tenant_id, f) if conds is None else conds
-    # exact either way: whole days from the maintained totals where they can answer
-    from_totals = await totals.count(conn, tenant_id, f, conds)
+    # exact either way: whole hours from the maintained totals where they can answer
+    from_totals = await totals.count(conn, tenant_id, f)
     if from_totals is not None:
         return from_totals
+    conds = where(tenant_id, f) if conds is None else conds
     total = await conn.scalar(select(func.count()).select_from(calls).where(*conds))
     return int(total or 0)
 

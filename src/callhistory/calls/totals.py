@@ -12,12 +12,13 @@ filters, or two of hotline, queue and sip_user together) count the calls themsel
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import quality
+from callhistory.calls.conditions import column_conditions
 from callhistory.calls.params import CallFilter
 from callhistory.db import among
 from callhistory.rows import insert_rows
@@ -72,48 +73,62 @@ def _totals_where(
     return conds
 
 
-def _split(tenant_id: str, f: CallFilter) -> tuple[list[ColumnElement[bool]], int, int] | None:
-    """The totals' conditions for the window's whole hours, and those hours, or None."""
+class _Split(NamedTuple):
+    kept: list[ColumnElement[bool]]  # the totals' rows of the window's whole hours
+    edges: list[list[ColumnElement[bool]]]  # the calls outside them, each edge a range
+
+
+def _split(tenant_id: str, f: CallFilter) -> _Split | None:
     hours, dimension = whole_hours(f), dimension_of(f)
     if hours is None or dimension is None:
         return None
     first, end = hours
-    return _totals_where(tenant_id, f, dimension, first, end), first, end
+    # Each edge its own range: with the window's bounds and the edge's both given,
+    # SQLite bounded its index scan by the window's and read the whole month.
+    ranges = [(f.from_ms, first - 1), (end, f.to_ms)]
+    edges = [_calls_between(tenant_id, f, lo, hi) for lo, hi in ranges if lo <= hi]
+    return _Split(_totals_where(tenant_id, f, dimension, first, end), edges)
 
 
-async def count(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
-) -> int | None:
-    """The exact number of calls `where` selects, or None when the totals cannot say."""
+def _calls_between(tenant_id: str, f: CallFilter, lo: int, hi: int) -> list[ColumnElement[bool]]:
+    """The calls `f` selects between lo and hi: only column filters, as dimension_of says."""
+    return [
+        calls.c.tenant_id == tenant_id,
+        calls.c.created_date >= lo,
+        calls.c.created_date <= hi,
+        calls.c.is_deleted.is_(False),
+        *column_conditions(calls, f),
+    ]
+
+
+async def count(conn: AsyncConnection, tenant_id: str, f: CallFilter) -> int | None:
+    """The exact number of calls `f` selects, or None when the totals cannot say."""
     split = _split(tenant_id, f)
     if split is None:
         return None
-    kept, first, end = split
-    whole = select(func.coalesce(func.sum(_t.c.calls), 0)).where(*kept).scalar_subquery()
-    before, after = (
-        select(func.count()).select_from(calls).where(*where, edge).scalar_subquery()
-        for edge in (calls.c.created_date < first, calls.c.created_date >= end)
+    whole = select(func.coalesce(func.sum(_t.c.calls), 0)).where(*split.kept)
+    edges = [select(func.count()).select_from(calls).where(*edge) for edge in split.edges]
+    found = await conn.scalar(
+        select(sum((e.scalar_subquery() for e in edges), start=whole.scalar_subquery()))
     )
-    total = await conn.scalar(select(whole + before + after))
-    return int(total or 0)
+    return int(found or 0)
 
 
 async def by_direction_and_disposition(
-    conn: AsyncConnection, tenant_id: str, f: CallFilter, where: list[ColumnElement[bool]]
+    conn: AsyncConnection, tenant_id: str, f: CallFilter
 ) -> dict[tuple[str, str], tuple[int, int]] | None:
     """(direction, disposition) -> (calls, summed bill_sec), or None as `count`."""
     split = _split(tenant_id, f)
     if split is None:
         return None
-    kept, first, end = split
     whole = select(
         _t.c.direction, _t.c.disposition, _t.c.calls.label("n"), _t.c.bill_sec.label("b")
-    ).where(*kept)
+    ).where(*split.kept)
     edges = [
         select(
             calls.c.direction, calls.c.disposition, literal(1).label("n"), calls.c.bill_sec
-        ).where(*where, edge)
-        for edge in (calls.c.created_date < first, calls.c.created_date >= end)
+        ).where(*edge)
+        for edge in split.edges
     ]
     parts = union_all(whole, *edges).subquery()
     rows = await conn.execute(

@@ -26,10 +26,10 @@ async def _counts(
     conn: AsyncConnection, tenant_id: str, call_filter: CallFilter
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """(direction, disposition) -> (calls, summed bill_sec), in one grouped query."""
-    conds = queries.where(tenant_id, call_filter)
-    from_totals = await totals.by_direction_and_disposition(conn, tenant_id, call_filter, conds)
-    if from_totals is not None:  # exact: whole days from the maintained totals
+    from_totals = await totals.by_direction_and_disposition(conn, tenant_id, call_filter)
+    if from_totals is not None:  # exact: whole hours from the maintained totals
         return from_totals
+    conds = queries.where(tenant_id, call_filter)
     rows = await conn.execute(
         select(
             calls.c.direction,
