@@ -249,7 +249,7 @@ page, also take:
 Numbers are read as the window's are (`60`, `60.0`, `"60"`). A minimum above its maximum
 asks for nothing and is refused: `validation_error` with the code
 `greater_than_max_duration` or `greater_than_max_mos` on the minimum. Totals stay exact:
-the maintained day totals do not carry these columns, so a count with any of them reads
+the maintained hour totals do not carry these columns, so a count with any of them reads
 the calls themselves.
 """,
     "detail": """## Detail: `GET /api/call_transaction/detail/{transaction_id}`

@@ -178,6 +178,32 @@ def _exact_float_postgresql(element: exact_float, compiler: Any, **kw: Any) -> s
     return str(compiler.process(element.clauses, **kw))
 
 
+class unindexed(FunctionElement[Any]):
+    """The column's value, that SQLite must not read through an index (`+column`).
+
+    callhistory never runs ANALYZE on SQLite, so its planner guesses: given a range on
+    an indexed column, it scans that range once per row of the outer side of a join
+    instead of looking each row up by its key. PostgreSQL plans from statistics and
+    gets the column as it is."""
+
+    name = "unindexed"
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_postgresql(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
 def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 

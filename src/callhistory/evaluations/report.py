@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.db import among
+from callhistory.db import among, unindexed
 from callhistory.evaluations import criteria
 from callhistory.evaluations.shapes import number, rounded
 from callhistory.schema import agents, call_evaluation_scores, call_evaluations, call_users, calls
@@ -53,10 +53,15 @@ def _agents_on_calls(tenant_id: str, f: ReportFilter) -> Subquery:
     return query.distinct().subquery()
 
 
-def _evaluations_where(tenant_id: str, f: ReportFilter) -> list[ColumnElement[bool]]:
+def _evaluations_where(
+    tenant_id: str, f: ReportFilter, *, by_call: bool = False
+) -> list[ColumnElement[bool]]:
+    """The window's evaluations; `by_call`: each is looked up by its call's key (joined
+    to the agents on the window's evaluated calls), not read from the window's index."""
+    created: Any = unindexed(_e.c.call_created_date) if by_call else _e.c.call_created_date
     conds: list[ColumnElement[bool]] = [
         _e.c.tenant_id == tenant_id,
-        _e.c.call_created_date.between(f.from_ms, f.to_ms),
+        created.between(f.from_ms, f.to_ms),
         exists().where(
             calls.c.tenant_id == _e.c.tenant_id,
             calls.c.transaction_id == _e.c.transaction_id,
@@ -84,8 +89,11 @@ _TOTALS = (
     func.count(),
     func.avg(_e.c.score),
 )
+# Grouped by an unindexed criterion: SQLite read every score of the tenant through the
+# criteria's index (sorted for the grouping) and looked its evaluation up, 20 ms at 1 M.
+_CRITERION_ID = unindexed(_s.c.criteria_id)
 _CRITERION = (
-    _s.c.criteria_id,
+    _CRITERION_ID,
     func.count(),
     func.avg(_s.c.score),
     func.avg(_s.c.score * 100.0 / _s.c.max_score),
@@ -114,7 +122,7 @@ async def _per_agent(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
     on_call = _agents_on_calls(tenant_id, f)
     joined = on_call.c.transaction_id == _e.c.transaction_id
-    where = _evaluations_where(tenant_id, f)
+    where = _evaluations_where(tenant_id, f, by_call=True)
     totals = await conn.execute(
         select(on_call.c.agent_id, *_TOTALS)
         .select_from(_e.join(on_call, joined))
@@ -126,7 +134,7 @@ async def _per_agent(
         select(on_call.c.agent_id, *_CRITERION)
         .select_from(_e.join(on_call, joined).join(_s, _SCORES_JOIN))
         .where(*where)
-        .group_by(on_call.c.agent_id, _s.c.criteria_id)
+        .group_by(on_call.c.agent_id, _CRITERION_ID)
     )
     by_criterion: dict[str, dict[str, dict[str, Any]]] = {}
     for row in scores:
@@ -143,7 +151,7 @@ async def _overall(
         select(*_CRITERION)
         .select_from(_e.join(_s, _SCORES_JOIN))
         .where(*where)
-        .group_by(_s.c.criteria_id)
+        .group_by(_CRITERION_ID)
     )
     return _totals(*totals), {row[0]: _criterion_averages(row) for row in scores}
 
