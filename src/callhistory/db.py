@@ -174,7 +174,8 @@ def _exact_float_sqlite(element: exact_float, compiler: Any, **kw: Any) -> str:
 
 
 @compiles(exact_float, "postgresql")
-def _exact_float_postgresql(element: exact_float, compiler: Any, **kw: Any) -> str:
+def _as_it_is(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
+    """PostgreSQL's rendering of exact_float and unindexed: the argument itself."""
     return str(compiler.process(element.clauses, **kw))
 
 
@@ -199,9 +200,7 @@ def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
     return f"+{compiler.process(element.clauses, **kw)}"
 
 
-@compiles(unindexed, "postgresql")
-def _unindexed_postgresql(element: unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
+compiles(unindexed, "postgresql")(_as_it_is)
 
 
 def _alembic_config(connection: Connection) -> Any:

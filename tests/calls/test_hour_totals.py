@@ -19,8 +19,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callhistory.calls import deletion, queries, retention, totals
-from callhistory.calls.params import DAY_MS, CallFilter
-from callhistory.calls.totals import HOUR_MS
+from callhistory.calls.params import DAY_MS, HOUR_MS, CallFilter, whole_hours
 from callhistory.config import get_settings
 from callhistory.db import now_ms, writing
 from callhistory.demo import generate
@@ -126,7 +125,7 @@ async def test_totals_stay_exact(engine: AsyncEngine) -> None:
         for _ in range(6):
             to = end - rng.randrange(10 * DAY_MS)
             window = CallFilter(to - rng.randrange(2 * DAY_MS, 30 * DAY_MS), to)
-            assert totals.whole_hours(window) is not None
+            assert whole_hours(window) is not None
             for f in (
                 window,
                 replace(window, directions=["inbound"]),

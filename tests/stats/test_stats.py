@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.auth import keys
-from callhistory.stats.buckets import DAY_MS, HOUR_MS, QUARTER_MS, Step, bucket_start, sql_step
+from callhistory.calls.params import HOUR_MS
+from callhistory.stats.buckets import DAY_MS, QUARTER_MS, Step, bucket_start, sql_step
 from tests.evaluations.support import evaluate, make_criterion
 from tests.factories import Tenant, add_agent, add_call, make_tenant
 

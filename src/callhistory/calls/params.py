@@ -21,6 +21,7 @@ from callhistory.phones import national
 DIRECTIONS = ("inbound", "outbound", "local")
 DISPOSITIONS = ("answered", "cancelled")
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 MAX_ARRAY = 200
 MAX_KEYWORD = 100
 # Each endpoint's array parameters: these, and only these, may be spelt with brackets.
@@ -292,3 +293,11 @@ def hotline_numbers(values: list[str]) -> list[str]:
 
 def emails(values: list[str]) -> list[str]:
     return [v.lower() for v in values]
+
+
+def whole_hours(f: CallFilter) -> tuple[int, int] | None:
+    """[first, end) of the whole UTC hours inside the window, if there is one (what the
+    hourly totals and rollups answer; the rest is counted from the calls)."""
+    first = -(-f.from_ms // HOUR_MS) * HOUR_MS
+    end = (f.to_ms + 1) // HOUR_MS * HOUR_MS
+    return (first, end) if end > first else None

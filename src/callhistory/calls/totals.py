@@ -18,16 +18,15 @@ from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import quality
-from callhistory.calls.conditions import column_conditions
-from callhistory.calls.params import CallFilter
+from callhistory.calls.conditions import LISTED, column_conditions
+from callhistory.calls.params import HOUR_MS, CallFilter, whole_hours
 from callhistory.db import among
 from callhistory.rows import insert_rows
 from callhistory.schema import TOTALS_DIMENSIONS, call_hour_totals, calls
 
 _t = call_hour_totals
-HOUR_MS = 3_600_000
-# Each dimension's values in the filter (the columns the list's filters name).
-_FILTERS = {"hotline": "hotlines", "queue_destination": "queues", "sip_user": "sip_users"}
+# Each dimension's filter field (the list's filters by the same columns).
+_FILTERS = {column: name for name, column in LISTED if column in TOTALS_DIMENSIONS}
 _KEY = tuple(c.name for c in _t.primary_key.columns)
 
 
@@ -44,13 +43,6 @@ def dimension_of(f: CallFilter) -> str | None:
         return None
     named = [d for d in TOTALS_DIMENSIONS if getattr(f, _FILTERS[d])]
     return named[0] if len(named) == 1 else ("" if not named else None)
-
-
-def whole_hours(f: CallFilter) -> tuple[int, int] | None:
-    """[first, end) of the whole UTC hours inside the window, if there is one."""
-    first = -(-f.from_ms // HOUR_MS) * HOUR_MS
-    end = (f.to_ms + 1) // HOUR_MS * HOUR_MS
-    return (first, end) if end > first else None
 
 
 def _totals_where(

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory.calls import queries, totals
-from callhistory.calls.params import CallFilter
+from callhistory.calls.params import HOUR_MS, CallFilter
 from callhistory.db import among
 from callhistory.schema import (
     STATS_MEASURES,
@@ -28,7 +28,7 @@ from callhistory.schema import (
     queue_hour_totals,
 )
 from callhistory.stats import rollups
-from callhistory.stats.buckets import HOUR_MS, Step
+from callhistory.stats.buckets import Step
 
 
 def _slot(step: Step | None) -> Any:

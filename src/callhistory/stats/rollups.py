@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callhistory.calls.params import CallFilter
+from callhistory.calls.params import HOUR_MS, CallFilter, whole_hours
 from callhistory.db import among
 from callhistory.rows import insert_rows
 from callhistory.schema import STATS_MEASURES, agent_hour_totals, queue_hour_totals
-from callhistory.stats.buckets import HOUR_MS, Step
+from callhistory.stats.buckets import Step
 
 NO_SCORE = (0, 0)  # the measures of scores, not in the rollups
 
@@ -37,11 +37,11 @@ def _plain(f: CallFilter) -> bool:
 
 
 def split(f: CallFilter, step: Step | None) -> Split:
-    first = -(-f.from_ms // HOUR_MS) * HOUR_MS
-    end = (f.to_ms + 1) // HOUR_MS * HOUR_MS
+    hours = whole_hours(f)
     whole_steps = step is None or step.whole_hours
-    if end <= first or not whole_steps or not _plain(f):
+    if hours is None or not whole_steps or not _plain(f):
         return Split(None, [f])
+    first, end = hours
     edges = []
     if f.from_ms < first:
         edges.append(replace(f, to_ms=first - 1))
