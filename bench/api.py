@@ -406,7 +406,9 @@ def floor_sqlite(
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline or len(times) < 5:
             began = time.perf_counter()
-            db.execute("BEGIN")
+            # a writer takes the lock first, as the API's writers do: a deferred read
+            # that turns into a write fails at once if another writer committed meanwhile
+            db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
             for sql, args in statements:
                 db.execute(sql, args).fetchall()
             db.execute("ROLLBACK" if writes else "COMMIT")
