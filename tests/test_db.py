@@ -62,3 +62,34 @@ async def test_the_legs_documents_are_compressed_with_lz4(engine: AsyncEngine) -
             )
         )
     assert method == b"l"  # a "char", which asyncpg gives as bytes
+
+
+async def test_writers_of_one_process_take_turns_in_arrival_order(engine: AsyncEngine) -> None:
+    """SQLite: the process's writers queue for the one write lock instead of polling it
+    through the busy handler; none is refused, one at a time, first come first served.
+    PostgreSQL: writers run side by side (they lock only the rows they merge into)."""
+    import asyncio
+
+    from callhistory.db import writing
+
+    inside: list[int] = []
+    order: list[int] = []
+    most = 0
+
+    async def writer(n: int) -> None:
+        nonlocal most
+        async with writing(engine) as conn:
+            inside.append(n)
+            most = max(most, len(inside))
+            order.append(n)
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.005)  # the others arrive meanwhile
+            inside.remove(n)
+
+    await asyncio.gather(*(writer(n) for n in range(12)))
+    assert sorted(order) == list(range(12))
+    if engine.dialect.name == "sqlite":
+        assert most == 1
+        assert order == list(range(12))
+    else:
+        assert most > 1

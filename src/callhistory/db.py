@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -257,6 +259,16 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     meets a snapshot that another writer has moved on from (SQLITE_BUSY_SNAPSHOT).
     PostgreSQL: an ordinary transaction; callers lock the rows they merge into.
     """
+    if not is_sqlite(engine):
+        async with _transaction(engine) as conn:
+            yield conn
+        return
+    async with _writer_turn(engine), _transaction(engine) as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
         if is_sqlite(engine):
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -266,3 +278,35 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await conn.rollback()
             raise
         await conn.commit()
+
+
+# SQLite has one writer at a time, and its busy handler makes the others poll with
+# growing sleeps (up to 100 ms each): under 16 concurrent changes the p95 was 2.7 s for
+# ~10 ms of work each. A process's writers queue here instead, in arrival order, and only
+# the other processes' writers meet the busy handler.
+_WRITER_TURNS: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+WRITER_TURN_WAIT_S = 10.0  # as PRAGMA busy_timeout: beyond it, wait as SQLite would
+
+
+@asynccontextmanager
+async def _writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    held = _WRITER_TURNS.get(engine.sync_engine)
+    if held is None or held[0] is not loop:  # a lock serves the loop it was made in
+        held = (loop, asyncio.Lock())
+        _WRITER_TURNS[engine.sync_engine] = held
+    lock = held[1]
+    # bounded: a writer that waits on another of its own (a bug, but one SQLite would end
+    # with `database is locked` after its busy timeout) is not hung forever
+    try:
+        await asyncio.wait_for(lock.acquire(), WRITER_TURN_WAIT_S)
+        acquired = True
+    except TimeoutError:
+        acquired = False
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
