@@ -8,7 +8,7 @@ import secrets
 import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,16 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for the write lock
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; FULL sync makes an acknowledged commit durable.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -259,18 +262,9 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     meets a snapshot that another writer has moved on from (SQLITE_BUSY_SNAPSHOT).
     PostgreSQL: an ordinary transaction; callers lock the rows they merge into.
     """
-    if not is_sqlite(engine):
-        async with _transaction(engine) as conn:
-            yield conn
-        return
-    async with _writer_turn(engine), _transaction(engine) as conn:
-        yield conn
-
-
-@asynccontextmanager
-async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as conn:
-        if is_sqlite(engine):
+    sqlite = is_sqlite(engine)
+    async with _writer_turn(engine) if sqlite else nullcontext(), engine.connect() as conn:
+        if sqlite:
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -281,13 +275,12 @@ async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 # SQLite has one writer at a time, and its busy handler makes the others poll with
-# growing sleeps (up to 100 ms each): under 16 concurrent changes the p95 was 2.7 s for
-# ~10 ms of work each. A process's writers queue here instead, in arrival order, and only
+# growing sleeps (up to 100 ms each), the likely cause of a 2.7 s p95 under 16 concurrent
+# changes of ~10 ms each. A process's writers queue here instead, in arrival order; only
 # the other processes' writers meet the busy handler.
 _WRITER_TURNS: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
-WRITER_TURN_WAIT_S = 10.0  # as PRAGMA busy_timeout: beyond it, wait as SQLite would
 
 
 @asynccontextmanager
@@ -301,7 +294,7 @@ async def _writer_turn(engine: AsyncEngine) -> AsyncIterator[None]:
     # bounded: a writer that waits on another of its own (a bug, but one SQLite would end
     # with `database is locked` after its busy timeout) is not hung forever
     try:
-        await asyncio.wait_for(lock.acquire(), WRITER_TURN_WAIT_S)
+        await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
         acquired = True
     except TimeoutError:
         acquired = False

@@ -30,6 +30,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory.calls import retention as call_retention
+from callhistory.calls.params import DAY_MS
 from callhistory.config import Settings
 from callhistory.db import now_ms
 from callhistory.exports import pruning as export_pruning
@@ -39,7 +40,6 @@ from callhistory.webhooks import pruning as delivery_pruning
 
 log = logging.getLogger("callhistory.retention")
 
-DAY_MS = 86_400_000
 BATCH = 1000
 ROUND_BUDGET = 20  # deleting batches per worker round: its webhook sends wait that long
 

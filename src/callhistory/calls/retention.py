@@ -26,9 +26,6 @@ from callhistory.db import among, writing
 from callhistory.recordings import sources
 from callhistory.schema import call_users, calls, cdr_legs
 
-DAY_MS = 86_400_000
-
-
 # What forgetting a recording reads of a call; deleting a call reads it whole (the
 # columns its totals are grouped by, to lock them first).
 _RECORDING = (calls.c.transaction_id, calls.c.recording_path, calls.c.recording_file)

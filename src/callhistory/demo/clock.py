@@ -11,10 +11,11 @@ from itertools import accumulate
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from callhistory.calls.params import HOUR_MS
+
 T = TypeVar("T")
 
 DAYS = 60
-HOUR_MS = 3_600_000
 # Starts are at least this long ago, so every call (the longest talk is 30 minutes, plus
 # ringing and a voicemail) has ended by now.
 LONGEST_CALL_MS = 40 * 60_000

@@ -13,10 +13,9 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from callhistory.calls.params import HOUR_MS
+from callhistory.calls.params import DAY_MS, HOUR_MS
 
 QUARTER_MS = 900_000
-DAY_MS = 86_400_000
 Interval = Literal["hour", "day", "week"]
 INTERVALS: tuple[Interval, ...] = ("hour", "day", "week")
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callhistory import secrets_box
 from callhistory.calls import queries
+from callhistory.calls.params import DAY_MS
 from callhistory.db import new_id, now_ms
 from callhistory.envelope import validation_error
 from callhistory.schema import webhook_cursors, webhook_deliveries, webhooks
@@ -29,7 +30,6 @@ from callhistory.sync.routes import sync_item
 
 EVENTS = ("ringing", "answered", "hangup", "updated", "deleted")
 HOOK_TYPES = ("call",)
-DAY_MS = 86_400_000
 FAN_OUT_BATCH = 500
 SECRET_BYTES = 32  # Standard Webhooks: 24 to 64
 

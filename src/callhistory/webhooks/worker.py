@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callhistory import __version__
+from callhistory.calls.params import DAY_MS
 from callhistory.db import among, now_ms, writing
 from callhistory.schema import webhook_deliveries, webhooks
 from callhistory.webhooks import store, targets
@@ -212,7 +213,7 @@ async def _mark_failed(engine: AsyncEngine, result: Result, now: int) -> None:
         since = await conn.scalar(select(h.c.failing_since).where(hook_key))
         if since is None:
             await conn.execute(update(h).where(hook_key).values(failing_since=now))
-        elif now - int(since) >= store.DAY_MS:
+        elif now - int(since) >= DAY_MS:
             await conn.execute(update(h).where(hook_key).values(status="paused"))
             log.warning("webhook %s paused after failing for a day", c.hook_id)
 
